@@ -1,0 +1,218 @@
+"""Controlled vocabularies of the data model.
+
+Each enum accepts the spellings researchers actually write ("Talairach", "fMRI-rest", "healthy
+volunteers") through :meth:`LabelledEnum.parse`, so readers normalise once, here, and never keep
+their own synonym tables.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+
+def _key(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "", text.lower())
+
+
+class LabelledEnum(StrEnum):
+    """A StrEnum whose members can be found by value, name or a listed synonym, ignoring case."""
+
+    @classmethod
+    def synonyms(cls) -> dict[str, str]:
+        return {}
+
+    @classmethod
+    def parse(cls, text: object) -> LabelledEnum:
+        if isinstance(text, cls):
+            return text
+        if not isinstance(text, str):
+            raise ValueError(f"expected text for {cls.__name__}, got {type(text).__name__}")
+        key = _key(text)
+        table = {_key(m.value): m for m in cls} | {_key(m.name): m for m in cls}
+        table |= {_key(s): cls(v) for s, v in cls.synonyms().items()}
+        if key in table:
+            return table[key]
+        choices = ", ".join(m.value for m in cls)
+        raise ValueError(f"unknown {cls.__name__.lower()} {text!r} (expected one of: {choices})")
+
+
+class Space(LabelledEnum):
+    MNI = "MNI"
+    TAL = "TAL"
+    UNKNOWN = "UNKNOWN"
+
+    @classmethod
+    def synonyms(cls) -> dict[str, str]:
+        return {
+            "talairach": "TAL",
+            "tal": "TAL",
+            "icbm": "MNI",
+            "mni152": "MNI",
+            "mni152_2mm": "MNI",
+            "ale_2mm": "MNI",
+            "unknown": "UNKNOWN",
+        }
+
+
+class Modality(LabelledEnum):
+    FMRI_TASK = "fmri_task"
+    FMRI_REST = "fmri_rest"
+    PHMRI = "phmri"
+    ASL = "asl"
+    PET = "pet"
+    SPECT = "spect"
+    MRS = "mrs"
+    MEG = "meg"
+    EEG = "eeg"
+    STRUCTURAL_MRI = "structural_mri"
+    DTI = "dti"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def synonyms(cls) -> dict[str, str]:
+        return {
+            "fmri task": "fmri_task",
+            "task fmri": "fmri_task",
+            "fmri": "fmri_task",
+            "resting state fmri": "fmri_rest",
+            "rsfmri": "fmri_rest",
+            "resting state": "fmri_rest",
+            "pharmacological mri": "phmri",
+            "structural": "structural_mri",
+            "smri": "structural_mri",
+            "vbm": "structural_mri",
+            "spectroscopy": "mrs",
+            "1h-mrs": "mrs",
+        }
+
+
+class Population(LabelledEnum):
+    HEALTHY = "healthy"
+    MDD = "mdd"
+    TRD = "trd"
+    BIPOLAR = "bipolar"
+    SCHIZOPHRENIA = "schizophrenia"
+    CHRONIC_USERS = "chronic_users"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def synonyms(cls) -> dict[str, str]:
+        return {
+            "healthy volunteers": "healthy",
+            "healthy controls": "healthy",
+            "hc": "healthy",
+            "major depressive disorder": "mdd",
+            "depression": "mdd",
+            "treatment resistant depression": "trd",
+            "bipolar depression": "bipolar",
+            "bd": "bipolar",
+            "chronic users": "chronic_users",
+            "ketamine users": "chronic_users",
+            "recreational users": "chronic_users",
+        }
+
+    @property
+    def is_patient(self) -> bool:
+        return self in {Population.MDD, Population.TRD, Population.BIPOLAR, Population.SCHIZOPHRENIA}
+
+
+class Direction(LabelledEnum):
+    INCREASE = "increase"
+    DECREASE = "decrease"
+    NO_CHANGE = "no_change"
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def synonyms(cls) -> dict[str, str]:
+        return {
+            "up": "increase",
+            "+": "increase",
+            "increased": "increase",
+            "activation": "increase",
+            "down": "decrease",
+            "-": "decrease",
+            "decreased": "decrease",
+            "deactivation": "decrease",
+            "none": "no_change",
+            "no change": "no_change",
+            "null": "no_change",
+            "ns": "no_change",
+        }
+
+
+class Timing(LabelledEnum):
+    """Scan time relative to the dose: during it, within hours, or days to weeks later."""
+
+    DURING = "during"
+    HOURS = "hours"
+    DAYS = "days"
+    WEEKS = "weeks"
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def synonyms(cls) -> dict[str, str]:
+        return {"during infusion": "during", "acute": "during", "post infusion": "hours"}
+
+
+class Exposure(LabelledEnum):
+    SINGLE_DOSE = "single_dose"
+    REPEATED_COURSE = "repeated_course"
+    CHRONIC_USE = "chronic_use"
+    UNKNOWN = "unknown"
+
+
+class Measure(LabelledEnum):
+    BOLD = "bold"
+    CONNECTIVITY = "connectivity"
+    CBF = "cbf"
+    GLUCOSE_METABOLISM = "glucose_metabolism"
+    RECEPTOR_BINDING = "receptor_binding"
+    GLUTAMATE = "glutamate"
+    GLUTAMINE = "glutamine"
+    GLX = "glx"
+    GABA = "gaba"
+    VOLUME = "volume"
+    THICKNESS = "thickness"
+    POWER = "power"
+    OTHER = "other"
+
+    @classmethod
+    def synonyms(cls) -> dict[str, str]:
+        return {"fdg": "glucose_metabolism", "functional connectivity": "connectivity", "fc": "connectivity"}
+
+
+class StatKind(LabelledEnum):
+    Z = "z"
+    T = "t"
+    F = "f"
+    P = "p"
+    OTHER = "other"
+
+
+class EffectKind(LabelledEnum):
+    HEDGES_G = "hedges_g"
+    COHEN_D = "cohen_d"
+    R = "r"
+
+    @classmethod
+    def synonyms(cls) -> dict[str, str]:
+        return {"g": "hedges_g", "d": "cohen_d", "smd": "hedges_g"}
+
+
+class Stage(LabelledEnum):
+    """PRISMA 2020 stages a record passes through."""
+
+    IDENTIFICATION = "identification"
+    SCREENING = "screening"
+    RETRIEVAL = "retrieval"
+    ELIGIBILITY = "eligibility"
+    INCLUDED = "included"
+
+
+class Verdict(LabelledEnum):
+    INCLUDE = "include"
+    EXCLUDE = "exclude"
+    MAYBE = "maybe"

@@ -1,0 +1,198 @@
+"""The extracted corpus: studies, their coordinate analyses and their region-level findings."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from neuroreview.model.enums import (
+    Direction,
+    EffectKind,
+    Exposure,
+    Measure,
+    Modality,
+    Population,
+    Space,
+    StatKind,
+    Timing,
+)
+
+#: Stereotactic coordinates beyond this many mm from the origin lie outside any adult brain: such a
+#: value is a typing or unit error, not a peak.
+MAX_ABS_COORDINATE_MM = 100.0
+
+NonEmptyStr = Annotated[str, Field(min_length=1)]
+
+
+def _parse_enum(enum_cls):
+    def parse(value: object):
+        if value is None or value == "":
+            return None
+        return enum_cls.parse(value)
+
+    return parse
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, validate_assignment=True)
+
+
+class Focus(_Model):
+    """One reported peak, in the space its analysis names."""
+
+    x: float
+    y: float
+    z: float
+    stat_kind: StatKind | None = None
+    stat_value: float | None = None
+
+    _parse_stat_kind = field_validator("stat_kind", mode="before")(_parse_enum(StatKind))
+
+    @field_validator("x", "y", "z")
+    @classmethod
+    def _within_brain_range(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError("coordinate is not a finite number")
+        if abs(value) > MAX_ABS_COORDINATE_MM:
+            raise ValueError(
+                f"coordinate {value:g} mm lies beyond +-{MAX_ABS_COORDINATE_MM:g} mm (outside the brain)"
+            )
+        return value
+
+    @field_validator("stat_value")
+    @classmethod
+    def _finite_stat(cls, value: float | None) -> float | None:
+        if value is not None and not math.isfinite(value):
+            raise ValueError("statistic is not a finite number")
+        return value
+
+
+class Analysis(_Model):
+    """One contrast of a study with its peaks (a Sleuth experiment, a NiMARE contrast)."""
+
+    id: NonEmptyStr
+    name: str = ""
+    contrast: str | None = None
+    direction: Direction = Direction.UNKNOWN
+    n_subjects: int | None = Field(default=None, gt=0)
+    space: Space = Space.MNI
+    foci: list[Focus] = Field(min_length=1)
+    notes: str | None = None
+
+    _parse_direction = field_validator("direction", mode="before")(
+        lambda v: Direction.UNKNOWN if v in (None, "") else Direction.parse(v)
+    )
+    _parse_space = field_validator("space", mode="before")(lambda v: Space.parse(v))
+
+
+class EffectSize(_Model):
+    """A standardised effect: Hedges' g or Cohen's d with its sampling variance, or a correlation."""
+
+    kind: EffectKind
+    value: float
+    variance: float | None = Field(default=None, ge=0)
+    n: int | None = Field(default=None, ge=2)
+
+    _parse_kind = field_validator("kind", mode="before")(lambda v: EffectKind.parse(v))
+
+    @field_validator("value", "variance")
+    @classmethod
+    def _finite(cls, value: float | None) -> float | None:
+        if value is not None and not math.isfinite(value):
+            raise ValueError("value is not a finite number")
+        return value
+
+    @model_validator(mode="after")
+    def _correlation_in_range(self) -> EffectSize:
+        if self.kind is EffectKind.R and not -1.0 <= self.value <= 1.0:
+            raise ValueError(f"a correlation must lie in [-1, 1], got {self.value:g}")
+        return self
+
+
+class RegionFinding(_Model):
+    """A study's reported result for a named region (PET, MRS, ROI fMRI...)."""
+
+    region: NonEmptyStr
+    region_raw: str | None = None
+    direction: Direction = Direction.UNKNOWN
+    measure: Measure = Measure.OTHER
+    effect_size: EffectSize | None = None
+    contrast: str | None = None
+    notes: str | None = None
+
+    _parse_direction = field_validator("direction", mode="before")(
+        lambda v: Direction.UNKNOWN if v in (None, "") else Direction.parse(v)
+    )
+    _parse_measure = field_validator("measure", mode="before")(
+        lambda v: Measure.OTHER if v in (None, "") else Measure.parse(v)
+    )
+
+
+class Study(_Model):
+    """An included paper and everything extracted from it.
+
+    ``provenance`` maps a field name (or ``"foci"``, ``"region_findings"``) to where its value came
+    from (an abstract page, a table, Neurosynth), so every number can be traced.
+    """
+
+    id: NonEmptyStr
+    title: str | None = None
+    authors: list[str] = Field(default_factory=list)
+    year: int | None = Field(default=None, ge=1900, le=2100)
+    journal: str | None = None
+    doi: str | None = None
+    pmid: str | None = None
+    population: Population = Population.UNKNOWN
+    n_subjects: int | None = Field(default=None, gt=0)
+    design: str | None = None
+    drug: str | None = None
+    dose: str | None = None
+    route: str | None = None
+    modality: Modality = Modality.UNKNOWN
+    timing: Timing = Timing.UNKNOWN
+    exposure: Exposure = Exposure.UNKNOWN
+    notes: str | None = None
+    provenance: dict[str, str] = Field(default_factory=dict)
+    analyses: list[Analysis] = Field(default_factory=list)
+    region_findings: list[RegionFinding] = Field(default_factory=list)
+
+    _parse_population = field_validator("population", mode="before")(
+        lambda v: Population.UNKNOWN if v in (None, "") else Population.parse(v)
+    )
+    _parse_modality = field_validator("modality", mode="before")(
+        lambda v: Modality.UNKNOWN if v in (None, "") else Modality.parse(v)
+    )
+    _parse_timing = field_validator("timing", mode="before")(
+        lambda v: Timing.UNKNOWN if v in (None, "") else Timing.parse(v)
+    )
+    _parse_exposure = field_validator("exposure", mode="before")(
+        lambda v: Exposure.UNKNOWN if v in (None, "") else Exposure.parse(v)
+    )
+
+    @field_validator("pmid", mode="before")
+    @classmethod
+    def _pmid_as_text(cls, value: object) -> object:
+        if isinstance(value, int):
+            return str(value)
+        return value
+
+    @model_validator(mode="after")
+    def _unique_analysis_ids(self) -> Study:
+        seen: set[str] = set()
+        for analysis in self.analyses:
+            if analysis.id in seen:
+                raise ValueError(f"analysis id {analysis.id!r} appears twice in study {self.id!r}")
+            seen.add(analysis.id)
+        return self
+
+    @property
+    def n_foci(self) -> int:
+        return sum(len(a.foci) for a in self.analyses)
+
+    def label(self) -> str:
+        """A short citation such as 'Scheidegger 2012' for tables, falling back to the id."""
+        if self.authors and self.year:
+            return f"{self.authors[0].split(',')[0].split(' ')[0]} {self.year}"
+        return self.id
