@@ -1,0 +1,19 @@
+"""Persistence: the SQL schema and the Repository (the only code in neuroreview that speaks SQL)."""
+
+from neuroreview.store.repository import (
+    DEFAULT_DATABASE,
+    CorpusCounts,
+    Repository,
+    StudyFilter,
+    database_url,
+)
+from neuroreview.store.schema import SCHEMA_VERSION
+
+__all__ = [
+    "DEFAULT_DATABASE",
+    "SCHEMA_VERSION",
+    "CorpusCounts",
+    "Repository",
+    "StudyFilter",
+    "database_url",
+]

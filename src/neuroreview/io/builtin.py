@@ -1,0 +1,26 @@
+"""The built-in corpus shipped inside the package (src/neuroreview/data/ketamine/)."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from neuroreview.model import Study
+
+BUILTIN_CORPUS_NAME = "ketamine"
+
+
+def builtin_corpus_dir() -> Path | None:
+    """The folder of the shipped corpus, or None while no corpus is shipped."""
+    folder = Path(str(resources.files("neuroreview") / "data" / BUILTIN_CORPUS_NAME))
+    return folder if folder.is_dir() and any(folder.glob("*.[ct]sv")) else None
+
+
+def load_builtin_corpus() -> list[Study] | None:
+    """Studies of the built-in corpus read from its tables, or None when it is not shipped."""
+    from neuroreview.io.tables import read_tables
+
+    folder = builtin_corpus_dir()
+    if folder is None:
+        return None
+    return read_tables(sorted(folder.glob("*.[ct]sv")))

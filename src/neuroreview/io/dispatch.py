@@ -1,0 +1,102 @@
+"""Which reader a file needs, chosen from its name and first bytes, and reading many files at once.
+
+All files are parsed before anything is returned, so an importer that writes only after this
+returns never writes half of a batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import StrEnum
+from pathlib import Path
+
+from neuroreview.errors import InputError
+from neuroreview.model import Study
+
+
+class InputFormat(StrEnum):
+    AUTO = "auto"
+    SLEUTH = "sleuth"
+    NIMARE = "nimare"
+    TABLES = "tables"
+    NEUROSYNTH = "neurosynth"
+
+
+_TABLE_SUFFIXES = {".csv", ".tsv"}
+
+
+def detect_format(path: Path) -> InputFormat:
+    name = path.name.lower()
+    if "neurosynth" in name and ("coordinates" in name or "metadata" in name):
+        return InputFormat.NEUROSYNTH
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        return InputFormat.NIMARE
+    if suffix in _TABLE_SUFFIXES:
+        return InputFormat.TABLES
+    if suffix == ".txt":
+        return InputFormat.SLEUTH
+    raise InputError(
+        "cannot tell the format from the file name; expected a Sleuth .txt, NiMARE .json, "
+        "a .csv/.tsv table or Neurosynth coordinates/metadata files (or pass --format)",
+        path,
+    )
+
+
+def _neurosynth_pair(paths: list[Path]) -> tuple[Path, Path]:
+    coordinates = [p for p in paths if "coordinates" in p.name.lower()]
+    metadata = [p for p in paths if "metadata" in p.name.lower()]
+    if len(coordinates) == 1 and not metadata:
+        guess = coordinates[0].with_name(coordinates[0].name.lower().replace("coordinates", "metadata"))
+        metadata = [guess] if guess.exists() else []
+    if len(coordinates) != 1 or len(metadata) != 1:
+        raise InputError(
+            "Neurosynth input needs one coordinates file and one metadata file "
+            f"(got {len(coordinates)} and {len(metadata)})",
+            paths[0],
+        )
+    return coordinates[0], metadata[0]
+
+
+def read_inputs(paths: Sequence[str | Path], fmt: InputFormat | str = InputFormat.AUTO) -> list[Study]:
+    """Read every file into studies; table files of one call are joined into the same studies."""
+    from neuroreview.io.neurosynth import read_neurosynth
+    from neuroreview.io.nimare_json import read_nimare_json
+    from neuroreview.io.sleuth import read_sleuth
+    from neuroreview.io.tables import read_tables
+
+    fmt = InputFormat(fmt)
+    groups: dict[InputFormat, list[Path]] = {}
+    for raw in paths:
+        path = Path(raw)
+        kind = detect_format(path) if fmt is InputFormat.AUTO else fmt
+        groups.setdefault(kind, []).append(path)
+
+    batches: list[tuple[str, list[Study]]] = []
+    for path in groups.get(InputFormat.SLEUTH, []):
+        batches.append((str(path), read_sleuth(path)))
+    for path in groups.get(InputFormat.NIMARE, []):
+        batches.append((str(path), read_nimare_json(path)))
+    if groups.get(InputFormat.TABLES):
+        tables = groups[InputFormat.TABLES]
+        batches.append((", ".join(map(str, tables)), read_tables(tables)))
+    if groups.get(InputFormat.NEUROSYNTH):
+        coordinates, metadata = _neurosynth_pair(groups[InputFormat.NEUROSYNTH])
+        batches.append((str(coordinates), read_neurosynth(coordinates, metadata).to_studies()))
+    return _concatenate_unique(batches)
+
+
+def _concatenate_unique(batches: list[tuple[str, list[Study]]]) -> list[Study]:
+    """All studies in order; a study id found in two files is an error naming both files."""
+    origin: dict[str, str] = {}
+    studies: list[Study] = []
+    for source, batch in batches:
+        for study in batch:
+            if study.id in origin:
+                raise InputError(
+                    f"study {study.id!r} is also in {origin[study.id]}; give it one id per study",
+                    source,
+                )
+            origin[study.id] = source
+            studies.append(study)
+    return studies

@@ -1,0 +1,486 @@
+"""The Repository: the one place that talks SQL.
+
+A SQLite file is the embedded default; any SQLAlchemy URL (``postgresql+psycopg://...``) works too.
+Every write is one transaction, so an import that fails on its last study leaves the store as it
+was before the import began.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, and_, create_engine, delete, event, func, insert, inspect, or_, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from neuroreview import __version__
+from neuroreview.errors import InputError, NeuroreviewError
+from neuroreview.model import (
+    Analysis,
+    Decision,
+    Direction,
+    EffectSize,
+    Focus,
+    Modality,
+    Population,
+    Record,
+    RegionFinding,
+    Space,
+    StatKind,
+    Study,
+)
+from neuroreview.store import schema
+from neuroreview.store.schema import SCHEMA_VERSION
+
+DEFAULT_DATABASE = "neuroreview.db"
+
+
+@dataclass(frozen=True)
+class StudyFilter:
+    """Which studies a query returns; ``None`` means "any". All given conditions must hold.
+
+    ``direction`` and ``space`` match a study when any of its analyses (or, for direction, any of
+    its region findings) has that value, since both live below the study.
+    """
+
+    population: Population | None = None
+    modality: Modality | None = None
+    direction: Direction | None = None
+    space: Space | None = None
+    year_min: int | None = None
+    year_max: int | None = None
+    study_ids: tuple[str, ...] | None = None
+
+    @classmethod
+    def of(cls, **values: Any) -> StudyFilter:
+        """Build a filter from loose values ("healthy", "fMRI-rest"), parsing each with its enum."""
+        parsers = {
+            "population": Population.parse,
+            "modality": Modality.parse,
+            "direction": Direction.parse,
+            "space": Space.parse,
+        }
+        clean: dict[str, Any] = {}
+        for key, value in values.items():
+            if value is None:
+                continue
+            try:
+                clean[key] = parsers[key](value) if key in parsers else value
+            except ValueError as error:
+                raise InputError(str(error)) from None
+        if "study_ids" in clean:
+            clean["study_ids"] = tuple(clean["study_ids"])
+        return cls(**clean)
+
+
+@dataclass(frozen=True)
+class CorpusCounts:
+    studies: int
+    analyses: int
+    foci: int
+    region_findings: int
+    records: int = 0
+
+
+def database_url(target: str | Path) -> str:
+    """A SQLAlchemy URL for ``target``: a URL stays as it is, anything else is a SQLite file path."""
+    text = str(target)
+    if "://" in text:
+        return text
+    return f"sqlite:///{Path(text).expanduser()}"
+
+
+def _enable_sqlite_foreign_keys(engine: Engine) -> None:
+    # SQLite ignores ON DELETE CASCADE unless told otherwise, per connection.
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+class Repository:
+    """Studies and records in a SQL database, read and written as pydantic models."""
+
+    def __init__(self, target: str | Path = DEFAULT_DATABASE):
+        self.url = database_url(target)
+        try:
+            self.engine = create_engine(self.url)
+        except (SQLAlchemyError, ValueError) as error:
+            raise NeuroreviewError(f"cannot open database {self.url!r}: {error}") from None
+        _enable_sqlite_foreign_keys(self.engine)
+        self._ensure_schema()
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Repository:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _ensure_schema(self) -> None:
+        try:
+            tables = set(inspect(self.engine).get_table_names())
+        except SQLAlchemyError as error:
+            raise NeuroreviewError(f"cannot open database {self.url!r}: {error}") from None
+        if not tables:
+            with self.engine.begin() as connection:
+                schema.metadata.create_all(connection)
+                connection.execute(
+                    insert(schema.schema_version).values(
+                        version=SCHEMA_VERSION, software=__version__, created=datetime.now(UTC)
+                    )
+                )
+            return
+        if "schema_version" not in tables:
+            raise NeuroreviewError(f"{self.url} is not a neuroreview store (no schema_version table)")
+        with self.engine.connect() as connection:
+            found = connection.execute(select(func.max(schema.schema_version.c.version))).scalar()
+        if found != SCHEMA_VERSION:
+            raise NeuroreviewError(
+                f"{self.url} has store schema version {found}, this neuroreview reads version "
+                f"{SCHEMA_VERSION}; export it with the neuroreview that wrote it and import again"
+            )
+
+    @property
+    def schema_version(self) -> int:
+        with self.engine.connect() as connection:
+            return int(connection.execute(select(func.max(schema.schema_version.c.version))).scalar())
+
+    # -- writing ----------------------------------------------------------------------------
+    def add_study(self, study: Study, *, replace: bool = False) -> None:
+        self.add_studies([study], replace=replace)
+
+    def add_studies(
+        self, studies: Sequence[Study], *, replace: bool = False, source: str | None = None
+    ) -> int:
+        """Insert studies in one transaction; return how many were written.
+
+        A study id already in the store (or twice in ``studies``) is an error unless ``replace``,
+        in which case the stored study is swapped for the new one, whole.
+        """
+        _refuse_duplicate_ids(studies, source)
+        ids = [s.id for s in studies]
+        with self.engine.begin() as connection:
+            existing = _existing_ids(connection, ids)
+            if existing and not replace:
+                shown = ", ".join(repr(i) for i in sorted(existing)[:5])
+                more = f" and {len(existing) - 5} more" if len(existing) > 5 else ""
+                raise InputError(
+                    f"study {shown}{more} already in the store; use --replace to overwrite",
+                    source,
+                )
+            if existing:
+                connection.execute(
+                    delete(schema.studies).where(schema.studies.c.study_id.in_(existing))
+                )
+            _insert_studies(connection, studies)
+        return len(studies)
+
+    def delete_study(self, study_id: str) -> None:
+        with self.engine.begin() as connection:
+            deleted = connection.execute(
+                delete(schema.studies).where(schema.studies.c.study_id == study_id)
+            ).rowcount
+        if not deleted:
+            raise NeuroreviewError(f"no study {study_id!r} in {self.url}")
+
+    def add_records(self, records: Sequence[Record], *, source: str | None = None) -> int:
+        """Insert citation records (and their decisions) in one transaction."""
+        seen: set[str] = set()
+        for record in records:
+            if record.id in seen:
+                raise InputError(f"record {record.id!r} appears twice", source)
+            seen.add(record.id)
+        with self.engine.begin() as connection:
+            clash = connection.execute(
+                select(schema.records.c.record_id).where(schema.records.c.record_id.in_(seen))
+            ).scalars()
+            clash = sorted(clash)
+            if clash:
+                raise InputError(f"record {clash[0]!r} already in the store", source)
+            for record in records:
+                row = record.model_dump(exclude={"id", "decisions"})
+                pk = connection.execute(
+                    insert(schema.records).values(record_id=record.id, **row)
+                ).inserted_primary_key[0]
+                if record.decisions:
+                    connection.execute(
+                        insert(schema.decisions),
+                        [
+                            {"record_pk": pk, "position": i, **d.model_dump(mode="json"), "time": d.time}
+                            for i, d in enumerate(record.decisions)
+                        ],
+                    )
+        return len(records)
+
+    # -- reading ----------------------------------------------------------------------------
+    def counts(self) -> CorpusCounts:
+        with self.engine.connect() as connection:
+
+            def count(table) -> int:
+                return int(connection.execute(select(func.count()).select_from(table)).scalar())
+
+            return CorpusCounts(
+                studies=count(schema.studies),
+                analyses=count(schema.analyses),
+                foci=count(schema.foci),
+                region_findings=count(schema.region_findings),
+                records=count(schema.records),
+            )
+
+    def study_ids(self, study_filter: StudyFilter | None = None) -> list[str]:
+        query = select(schema.studies.c.study_id).where(*_conditions(study_filter))
+        with self.engine.connect() as connection:
+            return list(connection.execute(query.order_by(schema.studies.c.pk)).scalars())
+
+    def get_study(self, study_id: str) -> Study:
+        found = self.list_studies(StudyFilter(study_ids=(study_id,)))
+        if not found:
+            raise NeuroreviewError(f"no study {study_id!r} in {self.url}")
+        return found[0]
+
+    def list_studies(self, study_filter: StudyFilter | None = None) -> list[Study]:
+        """Studies matching the filter, in the order they were added, with everything below them."""
+        with self.engine.connect() as connection:
+            return _load_studies(connection, study_filter)
+
+    def export(self) -> list[Study]:
+        """Every study in the store, as models, for writing to a file format."""
+        return self.list_studies()
+
+    def list_records(self) -> list[Record]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(schema.records).order_by(schema.records.c.pk)).all()
+            decision_rows = connection.execute(
+                select(schema.decisions).order_by(
+                    schema.decisions.c.record_pk, schema.decisions.c.position
+                )
+            ).all()
+        by_record: dict[int, list[Decision]] = defaultdict(list)
+        for d in decision_rows:
+            by_record[d.record_pk].append(
+                Decision(
+                    stage=d.stage,
+                    verdict=d.verdict,
+                    reason=d.reason,
+                    reviewer=d.reviewer,
+                    time=_as_utc(d.time),
+                )
+            )
+        out = []
+        for r in rows:
+            fields = {c: getattr(r, c) for c in Record.model_fields if c not in {"id", "decisions"}}
+            out.append(Record(id=r.record_id, decisions=by_record[r.pk], **fields))
+        return out
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _as_utc(value: datetime) -> datetime:
+    # SQLite drops the zone on the way back; everything is stored in UTC.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _refuse_duplicate_ids(studies: Iterable[Study], source: str | None) -> None:
+    seen: set[str] = set()
+    for study in studies:
+        if study.id in seen:
+            raise InputError(f"study {study.id!r} appears twice in the input", source)
+        seen.add(study.id)
+
+
+def _existing_ids(connection, ids: list[str]) -> set[str]:
+    found: set[str] = set()
+    column = schema.studies.c.study_id
+    for start in range(0, len(ids), 500):  # stay far below SQL parameter limits
+        chunk = ids[start : start + 500]
+        found.update(connection.execute(select(column).where(column.in_(chunk))).scalars())
+    return found
+
+
+def _study_row(study: Study) -> dict[str, Any]:
+    row = study.model_dump(mode="json", exclude={"id", "analyses", "region_findings"})
+    row["study_id"] = study.id
+    return row
+
+
+def _insert_returning_pks(connection, table, rows: list[dict[str, Any]]) -> list[int]:
+    if not rows:
+        return []
+    result = connection.execute(
+        insert(table).returning(table.c.pk, sort_by_parameter_order=True), rows
+    )
+    return list(result.scalars())
+
+
+def _insert_studies(connection, studies: Sequence[Study]) -> None:
+    study_pks = _insert_returning_pks(connection, schema.studies, [_study_row(s) for s in studies])
+    analysis_rows: list[dict[str, Any]] = []
+    owners: list[Analysis] = []
+    finding_rows: list[dict[str, Any]] = []
+    for study_pk, study in zip(study_pks, studies, strict=True):
+        for position, analysis in enumerate(study.analyses):
+            row = analysis.model_dump(mode="json", exclude={"id", "foci"})
+            analysis_rows.append(
+                {"study_pk": study_pk, "position": position, "analysis_id": analysis.id, **row}
+            )
+            owners.append(analysis)
+        for position, finding in enumerate(study.region_findings):
+            finding_rows.append(_finding_row(study_pk, position, finding))
+    analysis_pks = _insert_returning_pks(connection, schema.analyses, analysis_rows)
+    focus_rows = [
+        {
+            "analysis_pk": analysis_pk,
+            "position": position,
+            "x": f.x,
+            "y": f.y,
+            "z": f.z,
+            "stat_kind": f.stat_kind.value if f.stat_kind else None,
+            "stat_value": f.stat_value,
+        }
+        for analysis_pk, analysis in zip(analysis_pks, owners, strict=True)
+        for position, f in enumerate(analysis.foci)
+    ]
+    if focus_rows:
+        connection.execute(insert(schema.foci), focus_rows)
+    if finding_rows:
+        connection.execute(insert(schema.region_findings), finding_rows)
+
+
+def _finding_row(study_pk: int, position: int, finding: RegionFinding) -> dict[str, Any]:
+    row = finding.model_dump(mode="json", exclude={"effect_size"})
+    effect = finding.effect_size
+    row.update(
+        study_pk=study_pk,
+        position=position,
+        effect_kind=effect.kind.value if effect else None,
+        effect_value=effect.value if effect else None,
+        effect_variance=effect.variance if effect else None,
+        effect_n=effect.n if effect else None,
+    )
+    return row
+
+
+def _conditions(study_filter: StudyFilter | None) -> list[Any]:
+    if study_filter is None:
+        return []
+    s, a, r = schema.studies, schema.analyses, schema.region_findings
+    conditions: list[Any] = []
+    if study_filter.population is not None:
+        conditions.append(s.c.population == study_filter.population.value)
+    if study_filter.modality is not None:
+        conditions.append(s.c.modality == study_filter.modality.value)
+    if study_filter.year_min is not None:
+        conditions.append(s.c.year >= study_filter.year_min)
+    if study_filter.year_max is not None:
+        conditions.append(s.c.year <= study_filter.year_max)
+    if study_filter.study_ids is not None:
+        conditions.append(s.c.study_id.in_(study_filter.study_ids))
+    if study_filter.space is not None:
+        conditions.append(
+            s.c.pk.in_(select(a.c.study_pk).where(a.c.space == study_filter.space.value))
+        )
+    if study_filter.direction is not None:
+        value = study_filter.direction.value
+        conditions.append(
+            or_(
+                s.c.pk.in_(select(a.c.study_pk).where(a.c.direction == value)),
+                s.c.pk.in_(select(r.c.study_pk).where(r.c.direction == value)),
+            )
+        )
+    return conditions
+
+
+def _load_studies(connection, study_filter: StudyFilter | None) -> list[Study]:
+    s, a, f, r = schema.studies, schema.analyses, schema.foci, schema.region_findings
+    conditions = _conditions(study_filter)
+    chosen = select(s.c.pk).where(*conditions)
+    study_rows = connection.execute(select(s).where(*conditions).order_by(s.c.pk)).all()
+    if not study_rows:
+        return []
+    analysis_rows = connection.execute(
+        select(a).where(a.c.study_pk.in_(chosen)).order_by(a.c.study_pk, a.c.position)
+    ).all()
+    focus_rows = connection.execute(
+        select(f.c.analysis_pk, f.c.x, f.c.y, f.c.z, f.c.stat_kind, f.c.stat_value)
+        .join(a, a.c.pk == f.c.analysis_pk)
+        .where(and_(a.c.study_pk.in_(chosen)))
+        .order_by(f.c.analysis_pk, f.c.position)
+    ).all()
+    finding_rows = connection.execute(
+        select(r).where(r.c.study_pk.in_(chosen)).order_by(r.c.study_pk, r.c.position)
+    ).all()
+
+    foci_by_analysis: dict[int, list[Focus]] = defaultdict(list)
+    for row in focus_rows:
+        # Values were validated on the way in; constructing without re-validation keeps a
+        # Neurosynth-sized export fast.
+        foci_by_analysis[row.analysis_pk].append(
+            Focus.model_construct(
+                x=row.x,
+                y=row.y,
+                z=row.z,
+                stat_kind=StatKind(row.stat_kind) if row.stat_kind else None,
+                stat_value=row.stat_value,
+            )
+        )
+    analyses_by_study: dict[int, list[Analysis]] = defaultdict(list)
+    for row in analysis_rows:
+        analyses_by_study[row.study_pk].append(
+            Analysis(
+                id=row.analysis_id,
+                name=row.name,
+                contrast=row.contrast,
+                direction=row.direction,
+                n_subjects=row.n_subjects,
+                space=row.space,
+                notes=row.notes,
+                foci=foci_by_analysis[row.pk],
+            )
+        )
+    findings_by_study: dict[int, list[RegionFinding]] = defaultdict(list)
+    for row in finding_rows:
+        effect = None
+        if row.effect_kind is not None:
+            effect = EffectSize(
+                kind=row.effect_kind,
+                value=row.effect_value,
+                variance=row.effect_variance,
+                n=row.effect_n,
+            )
+        findings_by_study[row.study_pk].append(
+            RegionFinding(
+                region=row.region,
+                region_raw=row.region_raw,
+                direction=row.direction,
+                measure=row.measure,
+                contrast=row.contrast,
+                notes=row.notes,
+                effect_size=effect,
+            )
+        )
+    studies_out = []
+    study_fields = [name for name in Study.model_fields if name not in {"id", "analyses", "region_findings"}]
+    for row in study_rows:
+        fields = {name: getattr(row, name) for name in study_fields}
+        studies_out.append(
+            Study(
+                id=row.study_id,
+                analyses=analyses_by_study[row.pk],
+                region_findings=findings_by_study[row.pk],
+                **fields,
+            )
+        )
+    return studies_out

@@ -1,0 +1,145 @@
+"""The SQL schema: SQLAlchemy Core tables mirroring the pydantic models.
+
+Core tables rather than ORM classes because the store moves whole corpora (Neurosynth: half a million
+foci) in bulk; the models stay the one object form of a study, so two data models are never alive.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+#: Bumped whenever a table changes; a store written by another version is refused, not misread.
+SCHEMA_VERSION = 1
+
+metadata = MetaData()
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("software", String(32), nullable=False),
+    Column("created", DateTime(timezone=True), nullable=False),
+)
+
+studies = Table(
+    "studies",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("study_id", String(255), nullable=False, unique=True),
+    Column("title", Text),
+    Column("authors", JSON, nullable=False),
+    Column("year", Integer, index=True),
+    Column("journal", Text),
+    Column("doi", String(255)),
+    Column("pmid", String(32)),
+    Column("population", String(32), nullable=False, index=True),
+    Column("n_subjects", Integer),
+    Column("design", Text),
+    Column("drug", String(255)),
+    Column("dose", Text),
+    Column("route", String(255)),
+    Column("modality", String(32), nullable=False, index=True),
+    Column("timing", String(32), nullable=False),
+    Column("exposure", String(32), nullable=False),
+    Column("notes", Text),
+    Column("provenance", JSON, nullable=False),
+)
+
+analyses = Table(
+    "analyses",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("study_pk", Integer, ForeignKey("studies.pk", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("analysis_id", String(255), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("contrast", Text),
+    Column("direction", String(16), nullable=False, index=True),
+    Column("n_subjects", Integer),
+    Column("space", String(16), nullable=False, index=True),
+    Column("notes", Text),
+    UniqueConstraint("study_pk", "analysis_id"),
+)
+
+foci = Table(
+    "foci",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "analysis_pk",
+        Integer,
+        ForeignKey("analyses.pk", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("position", Integer, nullable=False),
+    Column("x", Float, nullable=False),
+    Column("y", Float, nullable=False),
+    Column("z", Float, nullable=False),
+    Column("stat_kind", String(16)),
+    Column("stat_value", Float),
+)
+
+region_findings = Table(
+    "region_findings",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "study_pk", Integer, ForeignKey("studies.pk", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("position", Integer, nullable=False),
+    Column("region", String(255), nullable=False, index=True),
+    Column("region_raw", Text),
+    Column("direction", String(16), nullable=False, index=True),
+    Column("measure", String(32), nullable=False),
+    Column("contrast", Text),
+    Column("notes", Text),
+    Column("effect_kind", String(16)),
+    Column("effect_value", Float),
+    Column("effect_variance", Float),
+    Column("effect_n", Integer),
+)
+
+records = Table(
+    "records",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("record_id", String(255), nullable=False, unique=True),
+    Column("source", String(255)),
+    Column("title", Text),
+    Column("abstract", Text),
+    Column("authors", JSON, nullable=False),
+    Column("year", Integer),
+    Column("journal", Text),
+    Column("doi", String(255), index=True),
+    Column("pmid", String(32), index=True),
+    Column("keywords", JSON, nullable=False),
+    Column("duplicate_of", String(255)),
+)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "record_pk", Integer, ForeignKey("records.pk", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("position", Integer, nullable=False),
+    Column("stage", String(32), nullable=False),
+    Column("verdict", String(16), nullable=False),
+    Column("reason", Text),
+    Column("reviewer", String(255), nullable=False),
+    Column("time", DateTime(timezone=True), nullable=False),
+)

@@ -1,0 +1,168 @@
+"""The Repository: round trips, filters, one transaction per import, schema versioning."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from neuroreview.errors import InputError, NeuroreviewError
+from neuroreview.model import Analysis, EffectSize, Focus, Record, Decision, RegionFinding, Study
+from neuroreview.store import SCHEMA_VERSION, CorpusCounts, Repository, StudyFilter, database_url
+
+
+def make_study(study_id: str, **fields) -> Study:
+    defaults = dict(
+        authors=["Abdallah CG", "Krystal JH"],
+        year=2017,
+        population="mdd",
+        modality="fmri_rest",
+        timing="hours",
+        exposure="single_dose",
+        provenance={"foci": "table 2"},
+        analyses=[
+            Analysis(
+                id="ket>pla",
+                name="ketamine > placebo",
+                direction="increase",
+                n_subjects=18,
+                space="TAL",
+                foci=[
+                    Focus(x=2, y=24, z=-8, stat_kind="z", stat_value=4.2),
+                    Focus(x=-24, y=-4, z=-18),
+                ],
+            ),
+            Analysis(id="ket<pla", direction="decrease", space="MNI", foci=[Focus(x=0, y=-52, z=26)]),
+        ],
+        region_findings=[
+            RegionFinding(
+                region="sgACC",
+                region_raw="subgenual anterior cingulate",
+                direction="decrease",
+                measure="connectivity",
+                effect_size=EffectSize(kind="hedges_g", value=-0.61, variance=0.09, n=18),
+            ),
+            RegionFinding(region="ventral striatum", direction="increase", measure="bold"),
+        ],
+    )
+    defaults.update(fields)
+    return Study(id=study_id, **defaults)
+
+
+@pytest.fixture
+def repo(tmp_path):
+    with Repository(tmp_path / "store.db") as repository:
+        yield repository
+
+
+def test_round_trip_keeps_every_value(repo):
+    studies = [make_study("A 2017"), make_study("B 2015", year=2015, population="healthy")]
+    assert repo.add_studies(studies) == 2
+    assert repo.list_studies() == studies
+    assert repo.get_study("B 2015") == studies[1]
+    assert repo.counts() == CorpusCounts(studies=2, analyses=4, foci=6, region_findings=4)
+
+
+def test_filters(repo):
+    repo.add_studies(
+        [
+            make_study("mdd-tal", year=2017),
+            make_study("hv-mni", year=2012, population="healthy", modality="pet",
+                       analyses=[Analysis(id="a", space="MNI", direction="decrease", foci=[Focus(x=1, y=1, z=1)])],
+                       region_findings=[]),
+            make_study("hv-regions", year=2010, population="healthy", analyses=[],
+                       region_findings=[RegionFinding(region="amygdala", direction="no_change")]),
+        ]
+    )
+    assert repo.study_ids(StudyFilter.of(population="healthy")) == ["hv-mni", "hv-regions"]
+    assert repo.study_ids(StudyFilter.of(modality="PET")) == ["hv-mni"]
+    assert repo.study_ids(StudyFilter.of(space="Talairach")) == ["mdd-tal"]
+    assert repo.study_ids(StudyFilter.of(direction="increase")) == ["mdd-tal"]
+    assert repo.study_ids(StudyFilter.of(direction="no change")) == ["hv-regions"]
+    assert repo.study_ids(StudyFilter.of(year_min=2011, year_max=2013)) == ["hv-mni"]
+    assert repo.study_ids(StudyFilter.of(population="healthy", direction="decrease")) == ["hv-mni"]
+    assert [s.id for s in repo.list_studies(StudyFilter.of(year_min=2016))] == ["mdd-tal"]
+
+
+def test_bad_filter_value_is_an_input_error():
+    with pytest.raises(InputError, match="unknown population 'aliens'"):
+        StudyFilter.of(population="aliens")
+
+
+def test_import_is_one_transaction(repo):
+    repo.add_study(make_study("kept"))
+    before = repo.counts()
+    batch = [make_study("new-1"), make_study("new-2"), make_study("kept")]
+    with pytest.raises(InputError, match=r"study 'kept' already in the store; use --replace"):
+        repo.add_studies(batch, source="batch.csv")
+    assert repo.counts() == before
+    assert repo.study_ids() == ["kept"]
+
+
+def test_duplicate_in_input_names_the_study(repo):
+    with pytest.raises(InputError, match=r"^x.json: study 'dup' appears twice in the input"):
+        repo.add_studies([make_study("dup"), make_study("dup")], source="x.json")
+    assert repo.counts().studies == 0
+
+
+def test_replace_swaps_the_whole_study(repo):
+    repo.add_study(make_study("s"))
+    replacement = make_study("s", year=2019, region_findings=[])
+    repo.add_study(replacement, replace=True)
+    assert repo.get_study("s") == replacement
+    assert repo.counts().region_findings == 0
+
+
+def test_delete_cascades(repo):
+    repo.add_studies([make_study("a"), make_study("b")])
+    repo.delete_study("a")
+    assert repo.counts() == CorpusCounts(studies=1, analyses=2, foci=3, region_findings=2)
+    with pytest.raises(NeuroreviewError, match="no study 'a'"):
+        repo.get_study("a")
+
+
+def test_records_and_decisions_round_trip(repo):
+    record = Record(
+        id="pmid:1",
+        source="pubmed",
+        title="Ketamine and the sgACC",
+        authors=["A B"],
+        year=2016,
+        keywords=["ketamine"],
+        decisions=[
+            Decision(stage="screening", verdict="include", reviewer="r1"),
+            Decision(stage="eligibility", verdict="exclude", reason="no imaging", reviewer="r2"),
+        ],
+    )
+    repo.add_records([record])
+    assert repo.list_records() == [record]
+    assert repo.counts().records == 1
+
+
+def test_schema_version_is_recorded_and_checked(tmp_path):
+    path = tmp_path / "s.db"
+    with Repository(path) as repository:
+        assert repository.schema_version == SCHEMA_VERSION
+    with sqlite3.connect(path) as connection:
+        connection.execute("UPDATE schema_version SET version = 999")
+    with pytest.raises(NeuroreviewError, match="schema version 999"):
+        Repository(path)
+
+
+def test_foreign_database_is_refused(tmp_path):
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE t (a int)")
+    with pytest.raises(NeuroreviewError, match="is not a neuroreview store"):
+        Repository(path)
+
+
+def test_urls(tmp_path):
+    assert database_url("neuroreview.db") == "sqlite:///neuroreview.db"
+    url = f"sqlite:///{tmp_path / 'u.db'}"
+    assert database_url(url) == url
+    with Repository(url) as repository:
+        repository.add_study(make_study("u"))
+        assert repository.study_ids() == ["u"]
+    with pytest.raises(NeuroreviewError, match="cannot open database"):
+        Repository("nosuchdialect://host/db")
