@@ -44,7 +44,9 @@ def test_enums_accept_what_researchers_write(enum, text, expected):
 
 
 def test_unknown_enum_value_lists_the_choices():
-    with pytest.raises(ValueError, match=r"unknown space 'Dog' \(expected one of: MNI, TAL, UNKNOWN\)"):
+    with pytest.raises(
+        ValueError, match=r"unknown space 'Dog' \(expected one of: MNI, TAL, UNKNOWN\)"
+    ):
         Space.parse("Dog")
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 
 import pytest
 
 from neuroreview.errors import InputError, NeuroreviewError
-from neuroreview.model import Analysis, EffectSize, Focus, Record, Decision, RegionFinding, Study
+from neuroreview.model import Analysis, Decision, EffectSize, Focus, Record, RegionFinding, Study
 from neuroreview.store import SCHEMA_VERSION, CorpusCounts, Repository, StudyFilter, database_url
 
 
@@ -32,7 +33,9 @@ def make_study(study_id: str, **fields) -> Study:
                     Focus(x=-24, y=-4, z=-18),
                 ],
             ),
-            Analysis(id="ket<pla", direction="decrease", space="MNI", foci=[Focus(x=0, y=-52, z=26)]),
+            Analysis(
+                id="ket<pla", direction="decrease", space="MNI", foci=[Focus(x=0, y=-52, z=26)]
+            ),
         ],
         region_findings=[
             RegionFinding(
@@ -49,9 +52,27 @@ def make_study(study_id: str, **fields) -> Study:
     return Study(id=study_id, **defaults)
 
 
-@pytest.fixture
-def repo(tmp_path):
-    with Repository(tmp_path / "store.db") as repository:
+POSTGRES_URL = os.environ.get("NEUROREVIEW_TEST_POSTGRES_URL")
+
+
+def _empty_postgres() -> str:
+    """The test PostgreSQL database with every table dropped, so each test starts clean."""
+    if not POSTGRES_URL:
+        pytest.skip("no PostgreSQL server: set NEUROREVIEW_TEST_POSTGRES_URL (.ci/run does)")
+    from sqlalchemy import create_engine
+
+    from neuroreview.store import schema
+
+    engine = create_engine(POSTGRES_URL)
+    schema.metadata.drop_all(engine)
+    engine.dispose()
+    return POSTGRES_URL
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def repo(request, tmp_path):
+    target = tmp_path / "store.db" if request.param == "sqlite" else _empty_postgres()
+    with Repository(target) as repository:
         yield repository
 
 
@@ -67,11 +88,23 @@ def test_filters(repo):
     repo.add_studies(
         [
             make_study("mdd-tal", year=2017),
-            make_study("hv-mni", year=2012, population="healthy", modality="pet",
-                       analyses=[Analysis(id="a", space="MNI", direction="decrease", foci=[Focus(x=1, y=1, z=1)])],
-                       region_findings=[]),
-            make_study("hv-regions", year=2010, population="healthy", analyses=[],
-                       region_findings=[RegionFinding(region="amygdala", direction="no_change")]),
+            make_study(
+                "hv-mni",
+                year=2012,
+                population="healthy",
+                modality="pet",
+                analyses=[
+                    Analysis(id="a", space="MNI", direction="decrease", foci=[Focus(x=1, y=1, z=1)])
+                ],
+                region_findings=[],
+            ),
+            make_study(
+                "hv-regions",
+                year=2010,
+                population="healthy",
+                analyses=[],
+                region_findings=[RegionFinding(region="amygdala", direction="no_change")],
+            ),
         ]
     )
     assert repo.study_ids(StudyFilter.of(population="healthy")) == ["hv-mni", "hv-regions"]

@@ -62,10 +62,17 @@ def _filter(population, modality, direction, space, year, year_from, year_to) ->
 
 @friendly_errors
 def import_files(
-    files: Annotated[list[Path], typer.Argument(help="Sleuth .txt, NiMARE .json, .csv/.tsv tables, Neurosynth files.")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="Sleuth .txt, NiMARE .json, .csv/.tsv tables, Neurosynth files."),
+    ],
     db: DbOption = DEFAULT_DATABASE,
-    fmt: Annotated[ImportFormat, typer.Option("--format", help="Reader to use.")] = ImportFormat.auto,
-    replace: Annotated[bool, typer.Option(help="Overwrite studies whose id is already stored.")] = False,
+    fmt: Annotated[
+        ImportFormat, typer.Option("--format", help="Reader to use.")
+    ] = ImportFormat.auto,
+    replace: Annotated[
+        bool, typer.Option(help="Overwrite studies whose id is already stored.")
+    ] = False,
 ) -> None:
     """Read files into the store in one transaction: one bad row and nothing is written."""
     from neuroreview.io.dispatch import read_inputs
@@ -102,8 +109,21 @@ def list_studies(
     with Repository(db) as repository:
         studies = repository.list_studies(study_filter)
     table = Table(title=f"{len(studies)} studies")
-    for column in ("id", "year", "population", "modality", "timing", "n", "analyses", "foci", "regions"):
-        table.add_column(column, justify="right" if column in {"year", "n", "analyses", "foci", "regions"} else "left")
+    for column in (
+        "id",
+        "year",
+        "population",
+        "modality",
+        "timing",
+        "n",
+        "analyses",
+        "foci",
+        "regions",
+    ):
+        table.add_column(
+            column,
+            justify="right" if column in {"year", "n", "analyses", "foci", "regions"} else "left",
+        )
     shown = studies if limit <= 0 else studies[:limit]
     for s in shown:
         table.add_row(
@@ -155,7 +175,11 @@ def write_studies(studies, fmt: ExportFormat, out: Path, space: SpaceChoice | No
 
         result = write_sleuth(studies, out, space=Space.parse(space.value) if space else None)
         skipped = getattr(result, "skipped_study_ids", [])
-        note = f" ({len(skipped)} studies without coordinates left out: {', '.join(skipped)})" if skipped else ""
+        note = (
+            f" ({len(skipped)} studies without coordinates left out: {', '.join(skipped)})"
+            if skipped
+            else ""
+        )
         return f"{out}{note}"
     if fmt is ExportFormat.nimads:
         from neuroreview.io.nimare_json import write_nimads

@@ -107,7 +107,11 @@ def _write_outputs(out: Path, summary, origin: str) -> list[Path]:
     crosstab = atomic_write_text(out / "studies_by_modality_population.tsv", buffer.getvalue())
     document = {"neuroreview_version": __version__, "corpus": origin, **summary.to_dict()}
     summary_json = atomic_write_text(out / "summary.json", json.dumps(document, indent=2) + "\n")
-    return [out / "neuroreview.db", crosstab, summary_json] if (out / "neuroreview.db").exists() else [crosstab, summary_json]
+    return (
+        [out / "neuroreview.db", crosstab, summary_json]
+        if (out / "neuroreview.db").exists()
+        else [crosstab, summary_json]
+    )
 
 
 def _print_summary(summary, origin: str) -> None:

@@ -47,7 +47,9 @@ def _neurosynth_pair(paths: list[Path]) -> tuple[Path, Path]:
     coordinates = [p for p in paths if "coordinates" in p.name.lower()]
     metadata = [p for p in paths if "metadata" in p.name.lower()]
     if len(coordinates) == 1 and not metadata:
-        guess = coordinates[0].with_name(coordinates[0].name.lower().replace("coordinates", "metadata"))
+        guess = coordinates[0].with_name(
+            coordinates[0].name.lower().replace("coordinates", "metadata")
+        )
         metadata = [guess] if guess.exists() else []
     if len(coordinates) != 1 or len(metadata) != 1:
         raise InputError(
@@ -58,7 +60,9 @@ def _neurosynth_pair(paths: list[Path]) -> tuple[Path, Path]:
     return coordinates[0], metadata[0]
 
 
-def read_inputs(paths: Sequence[str | Path], fmt: InputFormat | str = InputFormat.AUTO) -> list[Study]:
+def read_inputs(
+    paths: Sequence[str | Path], fmt: InputFormat | str = InputFormat.AUTO
+) -> list[Study]:
     """Read every file into studies; table files of one call are joined into the same studies."""
     from neuroreview.io.neurosynth import read_neurosynth
     from neuroreview.io.nimare_json import read_nimare_json

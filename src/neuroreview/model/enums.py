@@ -116,7 +116,12 @@ class Population(LabelledEnum):
 
     @property
     def is_patient(self) -> bool:
-        return self in {Population.MDD, Population.TRD, Population.BIPOLAR, Population.SCHIZOPHRENIA}
+        return self in {
+            Population.MDD,
+            Population.TRD,
+            Population.BIPOLAR,
+            Population.SCHIZOPHRENIA,
+        }
 
 
 class Direction(LabelledEnum):
@@ -181,7 +186,11 @@ class Measure(LabelledEnum):
 
     @classmethod
     def synonyms(cls) -> dict[str, str]:
-        return {"fdg": "glucose_metabolism", "functional connectivity": "connectivity", "fc": "connectivity"}
+        return {
+            "fdg": "glucose_metabolism",
+            "functional connectivity": "connectivity",
+            "fc": "connectivity",
+        }
 
 
 class StatKind(LabelledEnum):

@@ -14,7 +14,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, and_, create_engine, delete, event, func, insert, inspect, or_, select
+from sqlalchemy import (
+    Engine,
+    and_,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    or_,
+    select,
+)
 from sqlalchemy.exc import SQLAlchemyError
 
 from neuroreview import __version__
@@ -143,7 +154,9 @@ class Repository:
                 )
             return
         if "schema_version" not in tables:
-            raise NeuroreviewError(f"{self.url} is not a neuroreview store (no schema_version table)")
+            raise NeuroreviewError(
+                f"{self.url} is not a neuroreview store (no schema_version table)"
+            )
         with self.engine.connect() as connection:
             found = connection.execute(select(func.max(schema.schema_version.c.version))).scalar()
         if found != SCHEMA_VERSION:
@@ -155,7 +168,9 @@ class Repository:
     @property
     def schema_version(self) -> int:
         with self.engine.connect() as connection:
-            return int(connection.execute(select(func.max(schema.schema_version.c.version))).scalar())
+            return int(
+                connection.execute(select(func.max(schema.schema_version.c.version))).scalar()
+            )
 
     # -- writing ----------------------------------------------------------------------------
     def add_study(self, study: Study, *, replace: bool = False) -> None:
@@ -218,7 +233,12 @@ class Repository:
                     connection.execute(
                         insert(schema.decisions),
                         [
-                            {"record_pk": pk, "position": i, **d.model_dump(mode="json"), "time": d.time}
+                            {
+                                "record_pk": pk,
+                                "position": i,
+                                **d.model_dump(mode="json"),
+                                "time": d.time,
+                            }
                             for i, d in enumerate(record.decisions)
                         ],
                     )
@@ -472,7 +492,9 @@ def _load_studies(connection, study_filter: StudyFilter | None) -> list[Study]:
             )
         )
     studies_out = []
-    study_fields = [name for name in Study.model_fields if name not in {"id", "analyses", "region_findings"}]
+    study_fields = [
+        name for name in Study.model_fields if name not in {"id", "analyses", "region_findings"}
+    ]
     for row in study_rows:
         fields = {name: getattr(row, name) for name in study_fields}
         studies_out.append(

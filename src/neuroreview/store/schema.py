@@ -97,7 +97,11 @@ region_findings = Table(
     metadata,
     Column("pk", Integer, primary_key=True, autoincrement=True),
     Column(
-        "study_pk", Integer, ForeignKey("studies.pk", ondelete="CASCADE"), nullable=False, index=True
+        "study_pk",
+        Integer,
+        ForeignKey("studies.pk", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
     ),
     Column("position", Integer, nullable=False),
     Column("region", String(255), nullable=False, index=True),
@@ -134,7 +138,11 @@ decisions = Table(
     metadata,
     Column("pk", Integer, primary_key=True, autoincrement=True),
     Column(
-        "record_pk", Integer, ForeignKey("records.pk", ondelete="CASCADE"), nullable=False, index=True
+        "record_pk",
+        Integer,
+        ForeignKey("records.pk", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
     ),
     Column("position", Integer, nullable=False),
     Column("stage", String(32), nullable=False),
