@@ -137,3 +137,28 @@ def test_full_text_exclusion_needs_a_reason():
 def test_json_round_trip():
     study = validate_model(Study, _study())
     assert Study.model_validate_json(study.model_dump_json()) == study
+
+
+@pytest.mark.parametrize(
+    ("axis", "accepted", "refused"),
+    [
+        ("x", (-100.0, 100.0), (-100.5, 100.5)),
+        ("y", (-126.0, 100.0), (-126.5, 100.5)),
+        ("z", (-100.0, 108.0), (-100.5, 108.5)),
+    ],
+)
+def test_coordinate_limits_are_100_mm_or_the_mni152_field_of_view(axis, accepted, refused):
+    for value in accepted:
+        assert getattr(Focus(**{"x": 0, "y": 0, "z": 0, axis: value}), axis) == value
+    for value in refused:
+        with pytest.raises(ValueError, match=rf"outside the MNI152 field of view \({axis} from"):
+            Focus(**{"x": 0, "y": 0, "z": 0, axis: value})
+
+
+def test_field_of_view_matches_the_shipped_grid():
+    from neuroreview.model import MNI152_FIELD_OF_VIEW_MM
+    from neuroreview.space import MNI152_2MM
+
+    corners = MNI152_2MM.voxel_to_world([[0, 0, 0], [s - 1 for s in MNI152_2MM.shape]])
+    for i, axis in enumerate("xyz"):
+        assert MNI152_FIELD_OF_VIEW_MM[axis] == (corners[0][i], corners[1][i])

@@ -107,11 +107,8 @@ def _write_outputs(out: Path, summary, origin: str) -> list[Path]:
     crosstab = atomic_write_text(out / "studies_by_modality_population.tsv", buffer.getvalue())
     document = {"neuroreview_version": __version__, "corpus": origin, **summary.to_dict()}
     summary_json = atomic_write_text(out / "summary.json", json.dumps(document, indent=2) + "\n")
-    return (
-        [out / "neuroreview.db", crosstab, summary_json]
-        if (out / "neuroreview.db").exists()
-        else [crosstab, summary_json]
-    )
+    store = out / "neuroreview.db"
+    return [p for p in (store, crosstab, summary_json) if p.exists()]
 
 
 def _print_summary(summary, origin: str) -> None:
@@ -122,7 +119,8 @@ def _print_summary(summary, origin: str) -> None:
         f"({summary.n_region_findings})"
     )
     rows = summary.crosstab_rows()
-    table = Table(title="Studies by modality x population")
+    console.print("Studies by modality x population:")
+    table = Table()
     for i, name in enumerate(rows[0]):
         table.add_column(str(name), justify="left" if i == 0 else "right")
     for row in rows[1:]:

@@ -15,17 +15,22 @@ from neuroreview.model.enums import (
 )
 from neuroreview.model.record import Decision, Record
 from neuroreview.model.study import (
+    COORDINATE_LIMITS_MM,
     MAX_ABS_COORDINATE_MM,
+    MNI152_FIELD_OF_VIEW_MM,
     Analysis,
     EffectSize,
     Focus,
     RegionFinding,
     Study,
+    coordinate_problem,
 )
 from neuroreview.model.validation import describe_validation_error, validate_model
 
 __all__ = [
+    "COORDINATE_LIMITS_MM",
     "MAX_ABS_COORDINATE_MM",
+    "MNI152_FIELD_OF_VIEW_MM",
     "Analysis",
     "Decision",
     "Direction",
@@ -44,6 +49,7 @@ __all__ = [
     "Study",
     "Timing",
     "Verdict",
+    "coordinate_problem",
     "describe_validation_error",
     "validate_model",
 ]

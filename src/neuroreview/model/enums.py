@@ -12,7 +12,10 @@ from enum import StrEnum
 
 
 def _key(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "", text.lower())
+    """Case, spaces and punctuation ignored ("fMRI-rest" == "fmri_rest"); a bare symbol such as
+    "+" or "-" is kept, since it is the whole of what the user wrote and must not become ""."""
+    letters = re.sub(r"[^a-z0-9]+", "", text.lower())
+    return letters or text.strip()
 
 
 class LabelledEnum(StrEnum):

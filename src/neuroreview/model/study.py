@@ -5,7 +5,14 @@ from __future__ import annotations
 import math
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from neuroreview.model.enums import (
     Direction,
@@ -20,8 +27,33 @@ from neuroreview.model.enums import (
 )
 
 #: Stereotactic coordinates beyond this many mm from the origin lie outside any adult brain: such a
-#: value is a typing or unit error, not a peak.
+#: value is a typing or unit error, not a peak ...
 MAX_ABS_COORDINATE_MM = 100.0
+#: ... unless it still lies inside the MNI152 template's field of view (the 2 mm grid spans
+#: x -90..90, y -126..90, z -72..108 mm), where real occipital peaks reach y = -106 (NiMARE's pain
+#: example). So each axis accepts the wider of the two ranges.
+MNI152_FIELD_OF_VIEW_MM = {"x": (-90.0, 90.0), "y": (-126.0, 90.0), "z": (-72.0, 108.0)}
+COORDINATE_LIMITS_MM = {
+    axis: (min(-MAX_ABS_COORDINATE_MM, low), max(MAX_ABS_COORDINATE_MM, high))
+    for axis, (low, high) in MNI152_FIELD_OF_VIEW_MM.items()
+}
+
+
+def coordinate_problem(axis: str, value: float) -> str | None:
+    """Why ``value`` cannot be a focus coordinate on ``axis``, or None when it can.
+
+    Shared by the model and by vectorised readers, so the rule and its wording live in one place.
+    """
+    if not math.isfinite(value):
+        return "coordinate is not a finite number"
+    low, high = COORDINATE_LIMITS_MM[axis]
+    if low <= value <= high:
+        return None
+    return (
+        f"coordinate {value:g} mm lies beyond +-{MAX_ABS_COORDINATE_MM:g} mm and outside the "
+        f"MNI152 field of view ({axis} from {low:g} to {high:g} mm)"
+    )
+
 
 NonEmptyStr = Annotated[str, Field(min_length=1)]
 
@@ -52,13 +84,10 @@ class Focus(_Model):
 
     @field_validator("x", "y", "z")
     @classmethod
-    def _within_brain_range(cls, value: float) -> float:
-        if not math.isfinite(value):
-            raise ValueError("coordinate is not a finite number")
-        if abs(value) > MAX_ABS_COORDINATE_MM:
-            raise ValueError(
-                f"coordinate {value:g} mm lies beyond +-{MAX_ABS_COORDINATE_MM:g} mm (outside the brain)"
-            )
+    def _within_brain_range(cls, value: float, info: ValidationInfo) -> float:
+        problem = coordinate_problem(info.field_name, value)
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("stat_value")

@@ -1,0 +1,51 @@
+"""Shared by every benchmark: the machine description and appending rows to RESULTS.md."""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+
+RESULTS_HEADER = """# Benchmark results
+
+Rows are appended by the scripts in this folder (see README.md); each row is one measurement of
+one run. Columns:
+
+- **date (UTC)**: when the run finished.
+- **machine**: CPU model, number of logical CPUs, Python version (benchmarks run with
+  `OPENBLAS_NUM_THREADS=1`).
+- **measurement**: what was measured, prefixed by the benchmark's name.
+- **ours**: neuroreview's result.
+- **peer**: the reference tool's result for the same measurement in the same run (the tool and
+  version are named in the notes), or n/a when it has no equivalent.
+- **notes**: how it was measured and anything that makes the two numbers differ in kind.
+
+| date (UTC) | machine | measurement | ours | peer | notes |
+| --- | --- | --- | --- | --- | --- |
+"""
+
+
+def machine() -> str:
+    """CPU model (platform.processor() is empty on most Linux), CPU count, Python version."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    system = f"{platform.system()} {platform.release()}"
+    return f"{model}, {os.cpu_count()} CPUs, {system}, Python {platform.python_version()}"
+
+
+def append_rows(rows: list[tuple[str, str, str, str]], date: str, machine_text: str) -> None:
+    """Append rows to RESULTS.md, writing its header first when the file is new."""
+    if not RESULTS.exists():
+        RESULTS.write_text(RESULTS_HEADER, encoding="utf-8")
+    with RESULTS.open("a", encoding="utf-8") as handle:
+        for measurement, ours, peer, notes in rows:
+            cells = [date, machine_text, measurement, ours, peer, notes]
+            handle.write("| " + " | ".join(c.replace("|", "/") for c in cells) + " |\n")
