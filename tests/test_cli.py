@@ -137,6 +137,11 @@ def test_run_on_own_corpus_writes_summary(tmp_path):
     assert crosstab == ["modality\tunknown\ttotal", "unknown\t2\t2", "total\t2\t2"]
     with Repository(out / "neuroreview.db") as repo:
         assert repo.counts().studies == 2
+        stored = repo.list_studies()
+    # The corpus as loaded is written beside the results, as tables that read back whole.
+    from neuroreview.io.tables import read_tables
+
+    assert read_tables(sorted((out / "corpus").iterdir())) == stored
     assert "Studies by modality x population:" in result.output
     # A second run starts from a fresh store rather than failing on the studies already there.
     assert invoke("run", "--corpus", SLEUTH, "--out", out).exit_code == 0
@@ -146,6 +151,8 @@ def test_run_on_existing_store(db, tmp_path):
     assert invoke("import", SLEUTH, "--db", db).exit_code == 0
     result = invoke("run", "--db", db, "--out", tmp_path / "o")
     assert result.exit_code == 0, result.output
+    assert "(studies_by_modality_population.tsv, summary.json" in result.output
+    assert not (tmp_path / "o" / "neuroreview.db").exists()
     assert json.loads((tmp_path / "o" / "summary.json").read_text())["n_foci"] == 4
 
 

@@ -59,6 +59,23 @@ CASES = [
     ("json-space", {"bad.json": NIMADS_OK.replace('"MNI"', '"Dog"')}, None, "Dog"),
     ("json-sample-size", {"bad.json": NIMADS_OK.replace("[20]", "[0]")}, None, "'A'"),
     ("json-beyond-brain", {"bad.json": NIMADS_OK.replace("3.0]", "300.0]")}, None, "100 mm"),
+    ("json-empty", {"bad.json": ""}, 1, "JSON"),
+    (
+        "json-dataset-lengths",
+        {
+            "bad.json": '{"A": {"contrasts": {"1": {"coords": {"space": "MNI", "x": [1, 2], "y": [1], "z": [1, 2]}}}}}'
+        },
+        None,
+        "'A'",
+    ),
+    (
+        "json-dataset-sample-size-text",
+        {
+            "bad.json": '{"A": {"contrasts": {"1": {"coords": {"space": "MNI", "x": [1], "y": [1], "z": [1]}, "metadata": {"sample_sizes": ["many"]}}}}}'
+        },
+        None,
+        "many",
+    ),
     ("json-encoding", {"bad.json": NIMADS_OK.encode().replace(b'"s"', b'"\xff"')}, 1, "UTF-8"),
     # -- tables --------------------------------------------------------------------------------
     ("csv-empty", {"foci.csv": ""}, None, "empty"),
@@ -83,6 +100,50 @@ CASES = [
         "UTF-8",
     ),
     # -- Neurosynth ----------------------------------------------------------------------------
+    (
+        "ns-empty",
+        {"neurosynth_metadata.tsv": NS_META_OK, "neurosynth_coordinates.tsv": ""},
+        None,
+        "empty",
+    ),
+    (
+        "ns-missing-column",
+        {
+            "neurosynth_metadata.tsv": NS_META_OK,
+            "neurosynth_coordinates.tsv": NS_COORD_HEADER.replace("\tz", "")
+            + "111\t1\t1\t1\t1\t2\n",
+        },
+        1,
+        "z",
+    ),
+    (
+        "ns-nan",
+        {
+            "neurosynth_metadata.tsv": NS_META_OK,
+            "neurosynth_coordinates.tsv": NS_COORD_HEADER + "111\t1\t1\t1\t1\tnan\t3\n",
+        },
+        2,
+        "finite",
+    ),
+    (
+        "ns-column-count",
+        {
+            "neurosynth_metadata.tsv": NS_META_OK,
+            "neurosynth_coordinates.tsv": NS_COORD_HEADER
+            + "111\t1\t1\t1\t1\t2\t3\n111\t1\t1\t2\t1\t2\n",
+        },
+        3,
+        "found 6",
+    ),
+    (
+        "ns-duplicate-study",
+        {
+            "neurosynth_metadata.tsv": NS_META_OK + NS_META_OK.split("\n")[1] + "\n",
+            "neurosynth_coordinates.tsv": NS_COORD_HEADER + "111\t1\t1\t1\t1\t2\t3\n",
+        },
+        3,
+        "111",
+    ),
     (
         "ns-not-a-number",
         {

@@ -199,3 +199,14 @@ def test_urls(tmp_path):
         assert repository.study_ids() == ["u"]
     with pytest.raises(NeuroreviewError, match="cannot open database"):
         Repository("nosuchdialect://host/db")
+
+
+def test_missing_driver_names_the_extra(monkeypatch):
+    import sqlalchemy.dialects.postgresql.psycopg as dialect
+
+    def no_driver(*_args, **_kwargs):
+        raise ModuleNotFoundError("No module named 'psycopg'")
+
+    monkeypatch.setattr(dialect.PGDialect_psycopg, "import_dbapi", classmethod(no_driver))
+    with pytest.raises(NeuroreviewError, match=r"pip install 'neuroreview\[postgres\]'"):
+        Repository("postgresql+psycopg://user@localhost/db")

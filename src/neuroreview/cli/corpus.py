@@ -120,9 +120,14 @@ def list_studies(
         "foci",
         "regions",
     ):
+        numeric = column in {"year", "n", "analyses", "foci", "regions"}
+        # Ids are what users type into other commands: other columns give way before they do.
+        id_width = min(40, max((len(s.id) for s in studies), default=2))
         table.add_column(
             column,
-            justify="right" if column in {"year", "n", "analyses", "foci", "regions"} else "left",
+            justify="right" if numeric else "left",
+            no_wrap=True,
+            min_width=id_width if column == "id" else None,
         )
     shown = studies if limit <= 0 else studies[:limit]
     for s in shown:

@@ -21,6 +21,7 @@ from neuroreview.cli.common import console, friendly_errors
 from neuroreview.errors import NeuroreviewError
 
 DEFAULT_OUT = Path("neuroreview-out")
+STORE_NAME = "neuroreview.db"
 
 
 def _progress() -> Progress:
@@ -50,39 +51,46 @@ def run(
     out: Annotated[Path, typer.Option("--out", help="Output folder.")] = DEFAULT_OUT,
 ) -> None:
     """Run the review: the built-in ketamine corpus by default, or --corpus / --db of your own."""
-    from neuroreview.io.builtin import load_builtin_corpus
-    from neuroreview.io.dispatch import read_inputs
-    from neuroreview.store import Repository
+    from neuroreview.io.builtin import builtin_corpus_dir
     from neuroreview.synthesis.summary import summarize_corpus
 
     if corpus and db:
         raise NeuroreviewError("give either --corpus files or --db, not both")
+    if not corpus and not db and builtin_corpus_dir() is None:
+        console.print(
+            "No built-in corpus ships with this version yet; run on your own with "
+            "`neuroreview run --corpus FILE` or `neuroreview run --db STORE`."
+        )
+        raise typer.Exit(0)
     out.mkdir(parents=True, exist_ok=True)
     with _progress() as progress:
         step = progress.add_task("loading the corpus", total=3)
-        if db:
-            with Repository(db) as repository:
-                studies = repository.list_studies()
-            origin = f"store {repository.url}"
-        else:
-            studies = read_inputs(corpus) if corpus else load_builtin_corpus()
-            if studies is None:
-                progress.stop()
-                console.print(
-                    "No built-in corpus ships with this version yet; run on your own with "
-                    "`neuroreview run --corpus FILE` or `neuroreview run --db STORE`."
-                )
-                raise typer.Exit(0)
-            origin = ", ".join(map(str, corpus)) if corpus else "built-in ketamine corpus"
-            _fresh_store(out / "neuroreview.db", studies)
+        studies, origin = _load(corpus, db, out)
         progress.update(step, advance=1, description="summarising the corpus")
         summary = summarize_corpus(studies)
         progress.update(step, advance=1, description="writing results")
-        written = _write_outputs(out, summary, origin)
+        written = ([] if db else [STORE_NAME]) + _write_outputs(out, studies, summary, origin)
         progress.update(step, advance=1, description="done")
 
     _print_summary(summary, origin)
-    console.print(f"results written to {out}/ ({', '.join(p.name for p in written)})")
+    console.print(f"results written to {out}/ ({', '.join(written)})")
+
+
+def _load(corpus: list[Path] | None, db: str | None, out: Path) -> tuple[list, str]:
+    """The studies to review and where they came from; files go into a fresh store in ``out``."""
+    from neuroreview.io.builtin import load_builtin_corpus
+    from neuroreview.io.dispatch import read_inputs
+    from neuroreview.store import Repository
+
+    if db:
+        with Repository(db) as repository:
+            return repository.list_studies(), f"store {repository.url}"
+    if corpus:
+        studies, origin = read_inputs(corpus), ", ".join(map(str, corpus))
+    else:
+        studies, origin = load_builtin_corpus() or [], "built-in ketamine corpus"
+    _fresh_store(out / STORE_NAME, studies)
+    return studies, origin
 
 
 def _fresh_store(path: Path, studies) -> None:
@@ -99,16 +107,19 @@ def _fresh_store(path: Path, studies) -> None:
         temp.unlink(missing_ok=True)
 
 
-def _write_outputs(out: Path, summary, origin: str) -> list[Path]:
+def _write_outputs(out: Path, studies, summary, origin: str) -> list[str]:
+    """Write the summary files and the corpus as tables; return the names written."""
     from neuroreview.io.atomic import atomic_write_text
+    from neuroreview.io.tables import write_tables
 
     buffer = io.StringIO()
     csv.writer(buffer, delimiter="\t", lineterminator="\n").writerows(summary.crosstab_rows())
-    crosstab = atomic_write_text(out / "studies_by_modality_population.tsv", buffer.getvalue())
+    atomic_write_text(out / "studies_by_modality_population.tsv", buffer.getvalue())
     document = {"neuroreview_version": __version__, "corpus": origin, **summary.to_dict()}
-    summary_json = atomic_write_text(out / "summary.json", json.dumps(document, indent=2) + "\n")
-    store = out / "neuroreview.db"
-    return [p for p in (store, crosstab, summary_json) if p.exists()]
+    atomic_write_text(out / "summary.json", json.dumps(document, indent=2) + "\n")
+    tables = write_tables(studies, out / "corpus", fmt="tsv")
+    names = ["studies_by_modality_population.tsv", "summary.json"]
+    return names + [f"corpus/{t.name}" for t in tables]
 
 
 def _print_summary(summary, origin: str) -> None:

@@ -124,6 +124,11 @@ class Repository:
         self.url = database_url(target)
         try:
             self.engine = create_engine(self.url)
+        except ImportError as error:
+            raise NeuroreviewError(
+                f"cannot open database {self.url!r}: its driver is not installed ({error}); "
+                "for PostgreSQL: pip install 'neuroreview[postgres]'"
+            ) from None
         except (SQLAlchemyError, ValueError) as error:
             raise NeuroreviewError(f"cannot open database {self.url!r}: {error}") from None
         _enable_sqlite_foreign_keys(self.engine)
