@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fuzzing import character_mutations
 from neuroreview.errors import InputError
 from neuroreview.io.neurosynth import (
     NEUROSYNTH_PROVENANCE,
@@ -313,21 +314,8 @@ def test_random_bytes_never_raise_anything_but_input_error(
         outcome(tmp_path, COORDINATES, data, gz)
 
 
-@st.composite
-def mutated(draw: st.DrawFn, text: str) -> str:
-    """``text`` with a few characters deleted, replaced or inserted."""
-    chars = list(text)
-    for _ in range(draw(st.integers(1, 4))):
-        position = draw(st.integers(0, len(chars)))
-        action = draw(st.sampled_from(["delete", "replace", "insert"]))
-        piece = draw(st.one_of(INTERESTING, st.text(max_size=2)))
-        if action == "delete" and position < len(chars):
-            del chars[position]
-        elif action == "replace" and position < len(chars):
-            chars[position] = piece
-        else:
-            chars.insert(position, piece)
-    return "".join(chars)
+def mutated(text: str) -> st.SearchStrategy[str]:
+    return character_mutations(text, INTERESTING)
 
 
 @FUZZ

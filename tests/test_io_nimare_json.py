@@ -21,6 +21,7 @@ from nimare.dataset import Dataset
 from nimare.io import convert_nimads_to_dataset
 from nimare.nimads import Studyset
 
+from fuzzing import line_mutations
 from neuroreview.errors import InputError
 from neuroreview.io.nimare_json import (
     parse_nimads,
@@ -888,25 +889,11 @@ def test_random_bytes_never_crash(tmp_path, raw):
     _reads_or_input_error(lambda: read_nimare_json(path))
 
 
-@st.composite
-def mutated_json_text(draw) -> str:
-    lines = VALID_JSON[draw(st.sampled_from(sorted(VALID_JSON)))].splitlines()
-    for _ in range(draw(st.integers(1, 3))):
-        i = draw(st.integers(0, len(lines) - 1))
-        action = draw(st.sampled_from(["delete", "duplicate", "swap", "junk"]))
-        if action == "delete" and len(lines) > 1:
-            del lines[i]
-        elif action == "duplicate":
-            lines.insert(i, lines[i])
-        elif action == "swap":
-            j = draw(st.integers(0, len(lines) - 1))
-            lines[i], lines[j] = lines[j], lines[i]
-        else:
-            lines[i] = draw(
-                st.sampled_from(['"x": NaN,', "null", "]", '"space": "Dog"', "{", '"x": [1e999]'])
-            )
-    text = "\n".join(lines)
-    return text[: draw(st.integers(0, len(text)))] if draw(st.booleans()) else text
+def mutated_json_text() -> st.SearchStrategy[str]:
+    junk = st.sampled_from(['"x": NaN,', "null", "]", '"space": "Dog"', "{", '"x": [1e999]'])
+    return st.sampled_from(sorted(VALID_JSON)).flatmap(
+        lambda name: line_mutations(VALID_JSON[name].splitlines(), junk, 3, tokens=False)
+    )
 
 
 @FUZZ

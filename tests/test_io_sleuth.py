@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nimare.io import convert_sleuth_to_dataset, convert_sleuth_to_dict
 
+from fuzzing import line_mutations
 from neuroreview.errors import InputError
 from neuroreview.io.sleuth import (
     SleuthWriteResult,
@@ -636,29 +637,8 @@ def test_random_sleuth_like_text_never_crashes(text):
     _parses_or_input_error(text)
 
 
-@st.composite
-def mutated_lines(draw) -> str:
-    lines = list(VALID_LINES)
-    for _ in range(draw(st.integers(1, 4))):
-        i = draw(st.integers(0, len(lines) - 1))
-        action = draw(st.sampled_from(["delete", "duplicate", "swap", "junk", "token"]))
-        if action == "delete":
-            del lines[i]
-        elif action == "duplicate":
-            lines.insert(i, lines[i])
-        elif action == "swap":
-            j = draw(st.integers(0, len(lines) - 1))
-            lines[i], lines[j] = lines[j], lines[i]
-        elif action == "junk":
-            lines[i] = draw(JUNK)
-        else:
-            tokens = lines[i].split() or [""]
-            tokens[draw(st.integers(0, len(tokens) - 1))] = draw(JUNK)
-            lines[i] = " ".join(tokens)
-        if not lines:
-            break
-    text = "\n".join(lines)
-    return text[: draw(st.integers(0, len(text)))] if draw(st.booleans()) else text
+def mutated_lines() -> st.SearchStrategy[str]:
+    return line_mutations(VALID_LINES, JUNK)
 
 
 @FUZZ

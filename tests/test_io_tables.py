@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import neuroreview.io.tables as tables
+from fuzzing import character_mutations
 from neuroreview.errors import InputError
 from neuroreview.io.tables import (
     COLUMNS,
@@ -483,20 +484,8 @@ INTERESTING = st.sampled_from(
 )
 
 
-@st.composite
-def mutated(draw: st.DrawFn, text: str) -> str:
-    chars = list(text)
-    for _ in range(draw(st.integers(1, 4))):
-        position = draw(st.integers(0, len(chars)))
-        action = draw(st.sampled_from(["delete", "replace", "insert"]))
-        piece = draw(st.one_of(INTERESTING, st.text(max_size=2)))
-        if action == "delete" and position < len(chars):
-            del chars[position]
-        elif action == "replace" and position < len(chars):
-            chars[position] = piece
-        else:
-            chars.insert(position, piece)
-    return "".join(chars)
+def mutated(text: str) -> st.SearchStrategy[str]:
+    return character_mutations(text, INTERESTING)
 
 
 def outcome(paths: list[Path]) -> None:

@@ -210,3 +210,24 @@ def test_missing_driver_names_the_extra(monkeypatch):
     monkeypatch.setattr(dialect.PGDialect_psycopg, "import_dbapi", classmethod(no_driver))
     with pytest.raises(NeuroreviewError, match=r"pip install 'neuroreview\[postgres\]'"):
         Repository("postgresql+psycopg://user@localhost/db")
+
+
+def test_large_replace_crosses_the_in_list_chunks(repo):
+    # 1,200 ids exceed one 500-id IN (...) slice: existence checks and deletes go in chunks.
+    studies = [Study(id=f"s{i:04d}", analyses=[], region_findings=[]) for i in range(1200)]
+    repo.add_studies(studies)
+    with pytest.raises(InputError, match=r"study 's0000', 's0001', .* and 1195 more already"):
+        repo.add_studies(studies)
+    replaced = [s.model_copy(update={"year": 2001}) for s in studies]
+    repo.add_studies(replaced, replace=True)
+    assert repo.counts().studies == 1200
+    assert {s.year for s in repo.list_studies()} == {2001}
+
+
+def test_record_already_stored_is_refused_whole(repo):
+    repo.add_records([Record(id="r1")])
+    with pytest.raises(InputError, match=r"^in.ris: record 'r1' already in the store"):
+        repo.add_records([Record(id="r2"), Record(id="r1")], source="in.ris")
+    with pytest.raises(InputError, match="record 'r3' appears twice"):
+        repo.add_records([Record(id="r3"), Record(id="r3")])
+    assert [r.id for r in repo.list_records()] == ["r1"]

@@ -50,7 +50,15 @@ from typing import Any
 from neuroreview.errors import InputError
 from neuroreview.io._source import read_text
 from neuroreview.io.atomic import atomic_write_text
-from neuroreview.model import Analysis, Focus, Space, StatKind, Study, validate_model
+from neuroreview.model import (
+    Analysis,
+    Focus,
+    Space,
+    StatKind,
+    Study,
+    first_repeated,
+    validate_model,
+)
 
 __all__ = [
     "parse_nimads",
@@ -736,14 +744,12 @@ def _write_json(document: dict[str, Any], path: Source) -> None:
 
 def _unique(studies: Iterable[Study]) -> list[Study]:
     studies = list(studies)
-    seen: set[str] = set()
-    for study in studies:
-        if study.id in seen:
-            raise InputError(
-                f"study id '{study.id}' appears twice; NiMARE files key studies by id, so merge "
-                "the two or rename one"
-            )
-        seen.add(study.id)
+    repeated = first_repeated(s.id for s in studies)
+    if repeated is not None:
+        raise InputError(
+            f"study id '{repeated}' appears twice; NiMARE files key studies by id, so merge "
+            "the two or rename one"
+        )
     return studies
 
 

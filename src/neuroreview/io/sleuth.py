@@ -35,7 +35,7 @@ import numpy as np
 from neuroreview.errors import InputError
 from neuroreview.io._source import read_text, split_lines
 from neuroreview.io.atomic import atomic_write_text
-from neuroreview.model import Analysis, Focus, Space, Study, validate_model
+from neuroreview.model import Analysis, Focus, Space, Study, first_repeated, validate_model
 from neuroreview.model.study import coordinate_problem
 
 __all__ = [
@@ -439,14 +439,12 @@ def _render(
 
 
 def _check_unique_study_ids(studies: list[Study]) -> None:
-    seen: set[str] = set()
-    for study in studies:
-        if study.id in seen:
-            raise InputError(
-                f"study id '{study.id}' appears twice; merge the two studies or rename one, "
-                "because Sleuth groups experiments by study name"
-            )
-        seen.add(study.id)
+    repeated = first_repeated(s.id for s in studies)
+    if repeated is not None:
+        raise InputError(
+            f"study id '{repeated}' appears twice; merge the two studies or rename one, "
+            "because Sleuth groups experiments by study name"
+        )
 
 
 def _writable_studies(studies: list[Study]) -> tuple[list[Study], list[str]]:

@@ -33,6 +33,7 @@ from neuroreview.model import (
     RegionFinding,
     Study,
     describe_validation_error,
+    first_repeated,
     validate_model,
 )
 
@@ -535,11 +536,10 @@ def write_tables(
 
 def _check_writable(studies: Sequence[Study]) -> None:
     """Refuse what could not be read back as written: repeated ids, ';' inside an author name."""
-    seen: set[str] = set()
+    repeated = first_repeated(s.id for s in studies)
+    if repeated is not None:
+        raise InputError(f"study id {repeated!r} appears twice; ids must be unique")
     for study in studies:
-        if study.id in seen:
-            raise InputError(f"study id {study.id!r} appears twice; ids must be unique")
-        seen.add(study.id)
         for author in study.authors:
             if ";" in author:
                 raise InputError(

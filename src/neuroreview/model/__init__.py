@@ -24,6 +24,7 @@ from neuroreview.model.study import (
     RegionFinding,
     Study,
     coordinate_problem,
+    first_repeated,
 )
 from neuroreview.model.validation import describe_validation_error, validate_model
 
@@ -51,5 +52,6 @@ __all__ = [
     "Verdict",
     "coordinate_problem",
     "describe_validation_error",
+    "first_repeated",
     "validate_model",
 ]

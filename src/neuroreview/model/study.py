@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Annotated
 
 from pydantic import (
@@ -56,6 +57,17 @@ def coordinate_problem(axis: str, value: float) -> str | None:
 
 
 NonEmptyStr = Annotated[str, Field(min_length=1)]
+
+
+def first_repeated(ids: Iterable[str]) -> str | None:
+    """The first id seen twice, or None: every writer and importer refuses repeated ids, since
+    each format (and the store) keys studies by id and would silently merge or drop one."""
+    seen: set[str] = set()
+    for item in ids:
+        if item in seen:
+            return item
+        seen.add(item)
+    return None
 
 
 def _parse_enum(enum_cls):
@@ -209,11 +221,9 @@ class Study(_Model):
 
     @model_validator(mode="after")
     def _unique_analysis_ids(self) -> Study:
-        seen: set[str] = set()
-        for analysis in self.analyses:
-            if analysis.id in seen:
-                raise ValueError(f"analysis id {analysis.id!r} appears twice in study {self.id!r}")
-            seen.add(analysis.id)
+        repeated = first_repeated(a.id for a in self.analyses)
+        if repeated is not None:
+            raise ValueError(f"analysis id {repeated!r} appears twice in study {self.id!r}")
         return self
 
     @property

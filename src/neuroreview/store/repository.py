@@ -43,6 +43,7 @@ from neuroreview.model import (
     Space,
     StatKind,
     Study,
+    first_repeated,
 )
 from neuroreview.store import schema
 from neuroreview.store.schema import SCHEMA_VERSION
@@ -192,7 +193,7 @@ class Repository:
         _refuse_duplicate_ids(studies, source)
         ids = [s.id for s in studies]
         with self.engine.begin() as connection:
-            existing = _existing_ids(connection, ids)
+            existing = _existing_ids(connection, schema.studies.c.study_id, ids)
             if existing and not replace:
                 shown = ", ".join(repr(i) for i in sorted(existing)[:5])
                 more = f" and {len(existing) - 5} more" if len(existing) > 5 else ""
@@ -200,9 +201,9 @@ class Repository:
                     f"study {shown}{more} already in the store; use --replace to overwrite",
                     source,
                 )
-            if existing:
+            for chunk in _chunks(sorted(existing)):
                 connection.execute(
-                    delete(schema.studies).where(schema.studies.c.study_id.in_(existing))
+                    delete(schema.studies).where(schema.studies.c.study_id.in_(chunk))
                 )
             _insert_studies(connection, studies)
         return len(studies)
@@ -217,36 +218,24 @@ class Repository:
 
     def add_records(self, records: Sequence[Record], *, source: str | None = None) -> int:
         """Insert citation records (and their decisions) in one transaction."""
-        seen: set[str] = set()
-        for record in records:
-            if record.id in seen:
-                raise InputError(f"record {record.id!r} appears twice", source)
-            seen.add(record.id)
+        repeated = first_repeated(r.id for r in records)
+        if repeated is not None:
+            raise InputError(f"record {repeated!r} appears twice", source)
         with self.engine.begin() as connection:
-            clash = connection.execute(
-                select(schema.records.c.record_id).where(schema.records.c.record_id.in_(seen))
-            ).scalars()
-            clash = sorted(clash)
+            clash = _existing_ids(connection, schema.records.c.record_id, [r.id for r in records])
             if clash:
-                raise InputError(f"record {clash[0]!r} already in the store", source)
-            for record in records:
-                row = record.model_dump(exclude={"id", "decisions"})
-                pk = connection.execute(
-                    insert(schema.records).values(record_id=record.id, **row)
-                ).inserted_primary_key[0]
-                if record.decisions:
-                    connection.execute(
-                        insert(schema.decisions),
-                        [
-                            {
-                                "record_pk": pk,
-                                "position": i,
-                                **d.model_dump(mode="json"),
-                                "time": d.time,
-                            }
-                            for i, d in enumerate(record.decisions)
-                        ],
-                    )
+                raise InputError(f"record {sorted(clash)[0]!r} already in the store", source)
+            rows = [
+                {"record_id": r.id, **r.model_dump(exclude={"id", "decisions"})} for r in records
+            ]
+            pks = _insert_returning_pks(connection, schema.records, rows)
+            decision_rows = [
+                {"record_pk": pk, "position": i, **d.model_dump(mode="json"), "time": d.time}
+                for pk, record in zip(pks, records, strict=True)
+                for i, d in enumerate(record.decisions)
+            ]
+            if decision_rows:
+                connection.execute(insert(schema.decisions), decision_rows)
         return len(records)
 
     # -- reading ----------------------------------------------------------------------------
@@ -319,18 +308,20 @@ def _as_utc(value: datetime) -> datetime:
 
 
 def _refuse_duplicate_ids(studies: Iterable[Study], source: str | None) -> None:
-    seen: set[str] = set()
-    for study in studies:
-        if study.id in seen:
-            raise InputError(f"study {study.id!r} appears twice in the input", source)
-        seen.add(study.id)
+    repeated = first_repeated(s.id for s in studies)
+    if repeated is not None:
+        raise InputError(f"study {repeated!r} appears twice in the input", source)
 
 
-def _existing_ids(connection, ids: list[str]) -> set[str]:
+def _chunks(items: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
+    """Slices small enough for an IN (...) list on any backend (SQL parameter limits)."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _existing_ids(connection, column, ids: Sequence[str]) -> set[str]:
     found: set[str] = set()
-    column = schema.studies.c.study_id
-    for start in range(0, len(ids), 500):  # stay far below SQL parameter limits
-        chunk = ids[start : start + 500]
+    for chunk in _chunks(ids):
         found.update(connection.execute(select(column).where(column.in_(chunk))).scalars())
     return found
 
