@@ -54,11 +54,11 @@ CASES = [
     # -- NiMARE JSON ---------------------------------------------------------------------------
     ("json-syntax", {"bad.json": NIMADS_OK[:-3] + "\n,,}"}, 2, "JSON"),
     ("json-top-level", {"bad.json": "[1, 2, 3]"}, None, "object"),
-    ("json-nan", {"bad.json": NIMADS_OK.replace("2.0", "NaN")}, None, "finite"),
-    ("json-text-coordinate", {"bad.json": NIMADS_OK.replace("2.0", '"two"')}, None, "'A'"),
-    ("json-space", {"bad.json": NIMADS_OK.replace('"MNI"', '"Dog"')}, None, "Dog"),
-    ("json-sample-size", {"bad.json": NIMADS_OK.replace("[20]", "[0]")}, None, "'A'"),
-    ("json-beyond-brain", {"bad.json": NIMADS_OK.replace("3.0]", "300.0]")}, None, "100 mm"),
+    ("json-nan", {"bad.json": NIMADS_OK.replace("2.0", "NaN")}, 1, "finite"),
+    ("json-text-coordinate", {"bad.json": NIMADS_OK.replace("2.0", '"two"')}, 1, "'A'"),
+    ("json-space", {"bad.json": NIMADS_OK.replace('"MNI"', '"Dog"')}, 1, "Dog"),
+    ("json-sample-size", {"bad.json": NIMADS_OK.replace("[20]", "[0]")}, 1, "'A'"),
+    ("json-beyond-brain", {"bad.json": NIMADS_OK.replace("3.0]", "300.0]")}, 1, "100 mm"),
     ("json-empty", {"bad.json": ""}, 1, "JSON"),
     (
         "json-dataset-lengths",

@@ -762,11 +762,41 @@ MALFORMED_OBJECTS = [
 @pytest.mark.parametrize(("document", "fragment"), MALFORMED_OBJECTS)
 def test_malformed_documents_name_study_and_contrast(tmp_path, document, fragment):
     path = tmp_path / "bad.json"
-    path.write_text(json.dumps(document))
+    path.write_text(json.dumps(document, indent=2))
     with pytest.raises(InputError) as caught:
         read_nimare_json(path)
-    assert str(caught.value).startswith(f"{path}: ")
-    assert fragment in caught.value.message
+    error = caught.value
+    assert fragment in error.message
+    if fragment in TOP_LEVEL_PROBLEMS:
+        assert error.line is None and str(error).startswith(f"{path}: ")
+    else:
+        # The line is that of the JSON object the message is about: where its brace opens.
+        assert str(error).startswith(f"{path}:{error.line}: ")
+        assert path.read_text().splitlines()[error.line - 1].rstrip().endswith("{")
+
+
+# Messages about the document as a whole (or a top-level value that is no object) have no line.
+TOP_LEVEL_PROBLEMS = {
+    "this is a NIMADS annotation, not a studyset",
+    "expected a JSON object (a NiMARE Dataset or a NIMADS studyset) at the top level, found a list",
+    "found a string",
+}
+
+
+def test_error_line_points_into_a_real_file(tmp_path):
+    # NiMARE's pain studyset, pretty-printed as NiMARE writes it, with one point's space broken.
+    lines = PAIN_STUDYSET.read_text().splitlines()
+    broken = [i for i, line in enumerate(lines) if '"space": "MNI"' in line][40]
+    lines[broken] = lines[broken].replace("MNI", "Dog")
+    path = tmp_path / "pain.json"
+    path.write_text("\n".join(lines))
+    with pytest.raises(InputError) as caught:
+        read_nimare_json(path)
+    assert str(caught.value) == (
+        f"{path}:{broken}: study 'pain_03.nidm', analysis '1', point 8: "
+        "unknown coordinate space 'Dog' (expected MNI or TAL)"
+    )
+    assert lines[broken - 1].strip() == "{"
 
 
 @pytest.mark.parametrize(

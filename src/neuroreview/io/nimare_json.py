@@ -40,6 +40,7 @@ invalid JSON names the line json reports.
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import re
@@ -135,7 +136,57 @@ _AUTHOR_LIST = "author_list"
 
 def read_nimare_json(path: Source) -> list[Study]:
     """Read a NiMARE Dataset JSON or a NIMADS studyset JSON, whichever the file holds."""
-    return parse_nimare_json(_load_json(read_text(path), path), source=path)
+    text = read_text(path)
+    try:
+        return parse_nimare_json(_load_json(text, path), source=path)
+    except InputError as error:
+        if error.line is not None:
+            raise
+        located = _located(error, text, path)
+    raise located from None
+
+
+def _located(error: InputError, text: str, path: Source) -> InputError:
+    """The same error with the line of the JSON object it is about.
+
+    Decoded objects carry no line numbers, and decoding with them is several times slower, so
+    only a file that failed is decoded again, keeping lines, and parsed again to the same error.
+    """
+    try:
+        document = _decode_locating_objects(text)
+    except (RecursionError, ValueError):  # the pure-Python decoder recurses more deeply
+        return error
+    try:
+        parse_nimare_json(document, source=path)
+    except InputError as again:
+        return again
+    return error
+
+
+class _LocatedObject(dict):
+    """A decoded JSON object that remembers the line its opening brace stood on."""
+
+    json_line: int
+
+
+def _decode_locating_objects(text: str) -> Any:
+    newlines = [match.start() for match in re.finditer("\n", text)]
+    decoder = json.JSONDecoder()
+
+    def parse_object(string_and_end, *args, **kwargs):
+        brace = string_and_end[1] - 1
+        members, end = json.decoder.JSONObject(string_and_end, *args, **kwargs)
+        located = _LocatedObject(members)
+        located.json_line = bisect.bisect_left(newlines, brace) + 1
+        return located, end
+
+    decoder.parse_object = parse_object
+    decoder.scan_once = json.scanner.py_make_scanner(decoder)
+    return decoder.decode(text.removeprefix("\ufeff"))
+
+
+def _line_of(node: Any) -> int | None:
+    return getattr(node, "json_line", None)
 
 
 def parse_nimare_json(obj: Any, source: Source = "<json>") -> list[Study]:
@@ -169,25 +220,34 @@ def _load_json(text: str, source: Source) -> Any:
 
 
 def _json_type(value: Any) -> str:
-    names = {dict: "an object", list: "a list", str: "a string", bool: "true/false"}
     if value is None:
         return "null"
-    return names.get(type(value), "a number")
+    for kind, name in (
+        (bool, "true/false"),
+        (dict, "an object"),
+        (list, "a list"),
+        (str, "a string"),
+    ):
+        if isinstance(value, kind):
+            return name
+    return "a number"
 
 
 class _Where:
     """The place a message is about: source plus "study 'a', contrast 'b'", which a JSON file
     needs because its objects have no line numbers once decoded."""
 
-    def __init__(self, source: Source, label: str):
+    def __init__(self, source: Source, label: str, line: int | None = None):
         self.source = source
         self.label = label
+        self.line = line
 
-    def child(self, label: str) -> _Where:
-        return _Where(self.source, f"{self.label}, {label}")
+    def child(self, label: str, node: Any = None) -> _Where:
+        """A place inside this one; ``node`` is its JSON object, whose line (if known) wins."""
+        return _Where(self.source, f"{self.label}, {label}", _line_of(node) or self.line)
 
     def error(self, message: str) -> InputError:
-        return InputError(f"{self.label}: {message}", self.source)
+        return InputError(f"{self.label}: {message}", self.source, self.line)
 
 
 # -- small typed accessors: every value from a file is checked before it is used ------------
@@ -335,7 +395,7 @@ def _pick_stat(
 def _focus(xyz: list[Any], stat: tuple[StatKind | None, float | None], where: _Where) -> Focus:
     x, y, z = (_number(v, where, f"{axis} coordinate") for axis, v in zip("xyz", xyz, strict=True))
     data = {"x": x, "y": y, "z": z, "stat_kind": stat[0], "stat_value": stat[1]}
-    return validate_model(Focus, data, source=where.source, what=where.label)
+    return validate_model(Focus, data, source=where.source, line=where.line, what=where.label)
 
 
 def _no_coordinates_note(kind: str, analysis_id: str, images: Any) -> str:
@@ -347,7 +407,7 @@ def _no_coordinates_note(kind: str, analysis_id: str, images: Any) -> str:
 
 
 def _analysis(data: dict[str, Any], where: _Where) -> Analysis:
-    return validate_model(Analysis, data, source=where.source, what=where.label)
+    return validate_model(Analysis, data, source=where.source, line=where.line, what=where.label)
 
 
 def _analysis_fields(metadata: Mapping[str, Any], where: _Where) -> dict[str, Any]:
@@ -388,7 +448,7 @@ def _study(
     elif analyses:
         data["provenance"] = {"foci": provenance_tag}
     data["notes"] = _join_notes(_text(metadata.get("notes"), where, "notes"), *skipped)
-    return validate_model(Study, data, source=where.source, what=where.label)
+    return validate_model(Study, data, source=where.source, line=where.line, what=where.label)
 
 
 def _citation(sources: tuple[Mapping[str, Any], ...], where: _Where) -> dict[str, Any]:
@@ -416,7 +476,12 @@ def parse_nimare_dataset(obj: Any, source: Source = "<json>") -> list[Study]:
         )
     tag = f"nimare_dataset:{Path(str(source)).name}"
     return [
-        _dataset_study(study_id, entry, _Where(source, f"study '{study_id}'"), tag)
+        _dataset_study(
+            study_id,
+            entry,
+            _Where(source, f"study '{study_id}'", _line_of(entry) or _line_of(obj)),
+            tag,
+        )
         for study_id, entry in obj.items()
     ]
 
@@ -433,7 +498,7 @@ def _dataset_study(study_id: str, entry: Any, where: _Where, tag: str) -> Study:
     skipped: list[str] = []
     contrast_metadata: list[dict[str, Any]] = []
     for contrast_id, raw in contrasts.items():
-        here = where.child(f"contrast '{contrast_id}'")
+        here = where.child(f"contrast '{contrast_id}'", raw)
         contrast = _mapping(raw, here, "the contrast")
         contrast_md = _mapping(contrast.get("metadata"), here, "'metadata'")
         contrast_metadata.append(contrast_md)
@@ -463,7 +528,7 @@ def _dataset_analysis(
         return None
     stats = _dataset_stats(coords, len(xs), where)
     foci = [
-        _focus([x, y, z], stat, where.child(f"coordinate {i + 1}"))
+        _focus([x, y, z], stat, where.child(f"coordinate {i + 1}", coords))
         for i, (x, y, z, stat) in enumerate(zip(xs, ys, zs, stats, strict=True))
     ]
     n_subjects, size_note = _sample_size(
@@ -549,12 +614,20 @@ def parse_nimads(obj: Any, source: Source = "<json>") -> list[Study]:
     studies = obj.get("studies")
     if not isinstance(studies, list):
         raise InputError(
-            f"a NIMADS studyset's 'studies' must be a list, found {_json_type(studies)}", source
+            f"a NIMADS studyset's 'studies' must be a list, found {_json_type(studies)}",
+            source,
+            _line_of(obj),
         )
     tag = f"nimads:{Path(str(source)).name}"
     analysis_rows = iter(range(10**12))  # NiMARE numbers id-less analyses across the studyset
     return [
-        _nimads_study(row, study, _Where(source, f"study {row + 1}"), tag, analysis_rows)
+        _nimads_study(
+            row,
+            study,
+            _Where(source, f"study {row + 1}", _line_of(study) or _line_of(obj)),
+            tag,
+            analysis_rows,
+        )
         for row, study in enumerate(studies)
     ]
 
@@ -565,7 +638,7 @@ def _nimads_study(
     if not isinstance(study, dict):
         raise where.error(f"must be an object, found {_json_type(study)}")
     study_id = _id(study.get("id"), f"study-{row}", where, "id")
-    where = _Where(where.source, f"study '{study_id}'")
+    where = _Where(where.source, f"study '{study_id}'", where.line)
     metadata = _mapping(study.get("metadata"), where, "'metadata'")
     raw_analyses = study.get("analyses")
     if raw_analyses is not None and not isinstance(raw_analyses, list):
@@ -577,7 +650,7 @@ def _nimads_study(
         if not isinstance(raw, dict):
             raise where.error(f"each analysis must be an object, found {_json_type(raw)}")
         analysis_id = _id(raw.get("id"), f"analysis-{a_row}", where, "analysis id")
-        here = where.child(f"analysis '{analysis_id}'")
+        here = where.child(f"analysis '{analysis_id}'", raw)
         analysis_md = _mapping(raw.get("metadata"), here, "'metadata'")
         analysis_metadata.append(analysis_md)
         analysis = _nimads_analysis(analysis_id, raw, analysis_md, metadata, here)
@@ -613,7 +686,7 @@ def _nimads_analysis(
         return None
     spaces, foci = [], []
     for i, point in enumerate(points):
-        here = where.child(f"point {i + 1}")
+        here = where.child(f"point {i + 1}", point)
         if not isinstance(point, dict):
             raise here.error(f"must be an object, found {_json_type(point)}")
         coordinates = point.get("coordinates")
