@@ -65,7 +65,7 @@ CASES = [
         {
             "bad.json": '{"A": {"contrasts": {"1": {"coords": {"space": "MNI", "x": [1, 2], "y": [1], "z": [1, 2]}}}}}'
         },
-        None,
+        1,
         "'A'",
     ),
     (
@@ -73,7 +73,7 @@ CASES = [
         {
             "bad.json": '{"A": {"contrasts": {"1": {"coords": {"space": "MNI", "x": [1], "y": [1], "z": [1]}, "metadata": {"sample_sizes": ["many"]}}}}}'
         },
-        None,
+        1,
         "many",
     ),
     ("json-encoding", {"bad.json": NIMADS_OK.encode().replace(b'"s"', b'"\xff"')}, 1, "UTF-8"),
