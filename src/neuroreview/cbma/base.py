@@ -1,0 +1,113 @@
+"""The contract between estimators, inference and the Monte Carlo engine.
+
+An estimator turns a :class:`~neuroreview.cbma.inputs.CoordinateSet` into maps; inference
+needs three more things from it: which summary statistic the map is, which value of it an
+uncorrected p corresponds to (for cluster-forming thresholds), and a :class:`NullProblem` that
+describes, as plain arrays, how to recompute the statistic from randomly placed foci. Keeping
+the Monte Carlo engine on arrays alone lets numba compile it and lets worker processes (and
+later Dask) receive it without pickling estimators.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from neuroreview.cbma.inputs import CoordinateSet
+from neuroreview.space import MNI152_2MM, Grid, brain_mask_array
+
+if TYPE_CHECKING:
+    from neuroreview.cbma.results import CBMAResult
+
+
+class Combine(StrEnum):
+    """How per-focus kernel values become one voxel's summary statistic.
+
+    ``ALE``: 1 - prod over experiments of (1 - max over its foci).
+    ``MKDA``: sum over experiments of weight * (max over its foci).
+    ``KDA``: sum over all foci (overlapping spheres of one experiment add up).
+    """
+
+    ALE = "ale"
+    MKDA = "mkda"
+    KDA = "kda"
+
+
+@dataclass(frozen=True, eq=False)
+class NullProblem:
+    """Everything one Monte Carlo iteration needs, as arrays.
+
+    ``kernels`` are odd-sided cubes centred on their middle voxel; experiment e uses
+    ``kernels[experiment_kernel[e]]`` for each of its foci ``experiment_starts[e]:[e+1]``.
+    Random foci are drawn uniformly (with replacement) from the voxels ``null_ijk``; the
+    statistic is evaluated and clusters are labelled (face connectivity) inside ``mask`` only;
+    voxels strictly above ``cluster_threshold`` form clusters, whose mass is the sum of
+    (statistic - threshold) over their voxels, as NiMARE defines it.
+    """
+
+    combine: Combine
+    kernels: tuple[NDArray[np.float64], ...]
+    experiment_kernel: NDArray[np.intp]
+    experiment_starts: NDArray[np.intp]
+    weights: NDArray[np.float64] | None
+    mask: NDArray[np.bool_]
+    null_ijk: NDArray[np.intp]
+    cluster_threshold: float
+
+    @property
+    def n_foci(self) -> int:
+        return int(self.experiment_starts[-1])
+
+    @property
+    def n_experiments(self) -> int:
+        return int(self.experiment_starts.shape[0] - 1)
+
+
+@dataclass(frozen=True, eq=False)
+class AnalysisSpace:
+    """The grid, the analysis mask, and the mask random foci are drawn from.
+
+    NiMARE draws null foci from the analysis mask; GingerALE from a grey-matter mask. Both are
+    options here (``null_mask``); the default is NiMARE's.
+    """
+
+    grid: Grid
+    mask: NDArray[np.bool_]
+    null_mask: NDArray[np.bool_]
+
+    @classmethod
+    def default(cls) -> AnalysisSpace:
+        mask = brain_mask_array()
+        return cls(MNI152_2MM, mask, mask)
+
+    @property
+    def n_voxels(self) -> int:
+        return int(self.mask.sum())
+
+    def null_ijk(self) -> NDArray[np.intp]:
+        """Voxel indices random foci are drawn from, in C order (NiMARE's order)."""
+        return np.argwhere(self.null_mask & self.mask).astype(np.intp)
+
+
+class CBMAEstimator(ABC):
+    """A coordinate-based meta-analysis method: fit gives maps, the rest serves inference."""
+
+    #: Short name used in file names, logs and ``analysis.json`` ("ale", "mkda", "kda").
+    method: str
+
+    @abstractmethod
+    def fit(self, coordinates: CoordinateSet) -> CBMAResult:
+        """Compute the maps (at least ``stat``, ``p`` and ``z``) for ``coordinates``."""
+
+    @abstractmethod
+    def p_to_summarystat(self, p: float) -> float:
+        """The statistic value whose uncorrected (analytic null) p is ``p``; needs a fit."""
+
+    @abstractmethod
+    def null_problem(self, cluster_threshold: float) -> NullProblem:
+        """The fitted data as a Monte Carlo problem; needs a fit."""
