@@ -81,9 +81,20 @@ class AnalysisSpace:
     null_mask: NDArray[np.bool_]
 
     @classmethod
-    def default(cls) -> AnalysisSpace:
+    def default(cls, null_mask: str = "brain") -> AnalysisSpace:
+        """The MNI152 2 mm brain mask; random foci from it (``"brain"``) or grey matter (``"gm"``).
+
+        ``"gm"`` is NiMARE's ``mask_coverage="gm"``: the MNI152 grey-matter template resampled to
+        the grid, above 0.1, within the brain mask. Maps still cover the whole brain mask.
+        """
         mask = brain_mask_array()
-        return cls(MNI152_2MM, mask, mask)
+        if null_mask == "brain":
+            return cls(MNI152_2MM, mask, mask)
+        if null_mask == "gm":
+            from neuroreview.space.grey_matter import grey_matter_mask_array
+
+            return cls(MNI152_2MM, mask, mask & grey_matter_mask_array())
+        raise ValueError(f"null mask must be 'brain' or 'gm', got {null_mask!r}")
 
     @property
     def n_voxels(self) -> int:
