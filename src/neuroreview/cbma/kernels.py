@@ -11,8 +11,9 @@ machine epsilon), so our maps are NiMARE's maps.
 NiMARE converts the FWHM to voxels by dividing by ``sqrt(prod(zooms))`` and then applies a
 sigma formula with an extra sqrt(2); the two cancel only for 2 mm voxels. At 1 mm its kernel is
 41% too wide, at 3 mm 18% too narrow. ``voxel_exact=True`` uses sigma_mm / edge per axis
-instead: right at any voxel size, and equal to the default at 2 mm (to rounding, and except
-that NiMARE clips very wide kernels, n < 2, to its 31-voxel cube).
+instead: right at any voxel size, and equal to the default at 2 mm (to ~1e-6 in the far
+tails, where NiMARE's float32 voxel sizes show, and except that NiMARE clips very wide kernels,
+n < 2, to its 31-voxel cube).
 
 MKDA and KDA use a binary sphere of radius r mm: the voxels whose centres lie within r of the
 focus voxel's centre, as NiMARE enumerates them.
