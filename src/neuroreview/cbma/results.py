@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -85,22 +84,3 @@ class CBMAResult:
             descriptions=self.descriptions + ((description,) if description else ()),
             settings={**self.settings, **(settings or {})},
         )
-
-    def save_maps(self, directory: Path, names: list[str] | None = None) -> list[Path]:
-        """Write ``<name>.nii.gz`` for each map into ``directory``, each written then renamed.
-
-        Compressed with a zero timestamp so the same result always gives the same bytes.
-        """
-        import gzip
-
-        from neuroreview.io.atomic import atomic_path
-
-        directory.mkdir(parents=True, exist_ok=True)
-        written = []
-        for name in names if names is not None else sorted(self.maps):
-            target = directory / f"{name}.nii.gz"
-            payload = gzip.compress(self.to_nifti(name).to_bytes(), compresslevel=6, mtime=0)
-            with atomic_path(target) as temporary:
-                temporary.write_bytes(payload)
-            written.append(target)
-        return written

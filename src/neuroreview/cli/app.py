@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from neuroreview import __version__
-from neuroreview.cli import corpus, run
+from neuroreview.cli import analyze, corpus, run
 from neuroreview.cli.common import state
 
 app = typer.Typer(
@@ -40,6 +40,7 @@ def _root(
 app.command("import")(corpus.import_files)
 app.command("studies")(corpus.list_studies)
 app.command("export")(corpus.export)
+app.command("analyze")(analyze.analyze)
 app.command("run")(run.run)
 
 
