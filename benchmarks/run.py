@@ -19,8 +19,17 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 
+#: Benchmarks whose module is not named ``bench_<name>.py``.
+MODULES = {"cbma": "cbma"}
+
+
+def benchmark_modules() -> dict[str, str]:
+    found = {p.stem.removeprefix("bench_"): p.stem for p in HERE.glob("bench_*.py")}
+    return dict(sorted({**found, **MODULES}.items()))
+
+
 def benchmark_names() -> list[str]:
-    return sorted(p.stem.removeprefix("bench_") for p in HERE.glob("bench_*.py"))
+    return list(benchmark_modules())
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -29,7 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     for name in args.only or benchmark_names():
         print(f"== {name}", flush=True)
-        result = importlib.import_module(f"bench_{name}").run()
+        result = importlib.import_module(benchmark_modules()[name]).run()
         for measurement, ours, peer, _ in result["rows"]:
             print(f"   {measurement:58s} ours {ours:>10s}   peer {peer}")
     print(f"results appended to {HERE / 'RESULTS.md'}")
