@@ -201,6 +201,23 @@ def test_settings_record_the_run_and_a_tolerance_means_early_stopping() -> None:
     }
     assert settings["cluster_forming_threshold"] == result.estimator.p_to_summarystat(0.001)
     assert corrected.null_distributions[NULL_KEYS["max_stat"]].shape == (settings["n_iters_run"],)
-    assert "stopped early" in corrected.descriptions[-1]
+    assert "stopping early after" in corrected.descriptions[-1]
     # Maps of the original result are kept.
     assert set(result.maps) < set(corrected.maps)
+
+
+@pytest.mark.parametrize(
+    ("null_mask", "source"),
+    [
+        ("brain", "any of the 228483 voxels of the brain mask"),
+        ("gm", "the 186779 grey-matter voxels of the 228483-voxel brain mask"),
+    ],
+)
+def test_methods_text_names_where_null_foci_come_from_and_the_seed(null_mask, source) -> None:
+    from neuroreview.cbma.base import AnalysisSpace
+
+    fitted = MKDADensity(space=AnalysisSpace.default(null_mask)).fit(pain_case().coordinates)
+    text = correct_fwe_montecarlo(fitted, n_iters=100, seed=7).descriptions[-1]
+    assert source in text
+    assert "100 such null datasets were generated (seed 7)" in text
+    assert "uncorrected p is 0.001" in text

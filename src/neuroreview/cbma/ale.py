@@ -16,7 +16,12 @@ from numpy.typing import NDArray
 from scipy import sparse
 
 from neuroreview import __version__
-from neuroreview.cbma.base import AnalysisSpace, CBMAEstimator, Combine, NullProblem
+from neuroreview.cbma.base import (
+    AnalysisSpace,
+    Combine,
+    HistogramNullEstimator,
+    NullProblem,
+)
 from neuroreview.cbma.inputs import CoordinateSet
 from neuroreview.cbma.ma import AleKernels, ale_kernels, ale_ma, combine_order, subvoxel_cube
 from neuroreview.cbma.null import ALE_STEP, HistogramNull, ale_null, summary_maps
@@ -41,7 +46,7 @@ class _Fit:
     null: HistogramNull
 
 
-class ALE(CBMAEstimator):
+class ALE(HistogramNullEstimator):
     """ALE (Turkeltaub et al. 2002, 2012; Eickhoff et al. 2009, 2012).
 
     Kernel width: from each experiment's sample size (default), or one ``fwhm`` (mm) or one
@@ -95,14 +100,6 @@ class ALE(CBMAEstimator):
             descriptions=(self._description(coordinates, kernels),),
             settings=self._settings(kernels),
         )
-
-    def _fitted(self) -> _Fit:
-        if self._fit is None:
-            raise RuntimeError("fit the estimator first")
-        return self._fit
-
-    def p_to_summarystat(self, p: float) -> float:
-        return self._fitted().null.threshold(p)
 
     def null_problem(self, cluster_threshold: float) -> NullProblem:
         """Random foci sit on voxel centres, so the voxel-centred kernels serve sub-voxel fits too.

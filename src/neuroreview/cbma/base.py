@@ -13,7 +13,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -122,3 +122,45 @@ class CBMAEstimator(ABC):
     @abstractmethod
     def null_problem(self, cluster_threshold: float) -> NullProblem:
         """The fitted data as a Monte Carlo problem; needs a fit."""
+
+
+class HistogramNullEstimator(CBMAEstimator):
+    """An estimator whose fit keeps an analytic histogram null (ALE, MKDA density, KDA).
+
+    Subclasses store their fit in ``_fit``: an object with ``coordinates`` and ``null`` (a
+    :class:`~neuroreview.cbma.null.HistogramNull`), so thresholds and Monte Carlo problems are
+    derived from the fit in one place.
+    """
+
+    space: AnalysisSpace
+    _fit: Any = None
+
+    def _fitted(self) -> Any:
+        if self._fit is None:
+            raise RuntimeError(f"fit the {type(self).__name__} estimator first")
+        return self._fit
+
+    def p_to_summarystat(self, p: float) -> float:
+        return self._fitted().null.threshold(p)
+
+    def _sphere_problem(
+        self,
+        combine: Combine,
+        radius_mm: float,
+        weights: NDArray[np.float64] | None,
+        cluster_threshold: float,
+    ) -> NullProblem:
+        """The Monte Carlo problem of a sphere kernel shared by every experiment (MKDA, KDA)."""
+        from neuroreview.cbma.kernels import sphere_kernel
+
+        coordinates: CoordinateSet = self._fitted().coordinates
+        return NullProblem(
+            combine=combine,
+            kernels=(sphere_kernel(radius_mm, self.space.grid.voxel_size),),
+            experiment_kernel=np.zeros(coordinates.n_experiments, dtype=np.intp),
+            experiment_starts=coordinates.experiment_starts,
+            weights=weights,
+            mask=self.space.mask,
+            null_ijk=self.space.null_ijk(),
+            cluster_threshold=cluster_threshold,
+        )

@@ -25,6 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage, special
 
+from neuroreview.cbma.base import NullProblem
 from neuroreview.cbma.montecarlo import EarlyStop, MonteCarloNull, run_null
 from neuroreview.cbma.parallel import Executor
 from neuroreview.cbma.results import CBMAResult
@@ -90,7 +91,7 @@ def correct_fwe_montecarlo(
     return result.with_maps(
         {f"{name}{FWE_SUFFIX}": values for name, values in maps.items()},
         null_distributions=nulls,
-        description=_fwe_description(null, voxel_thresh, vfwe_only),
+        description=_fwe_description(null, voxel_thresh, vfwe_only, problem),
         settings=_fwe_settings(null, voxel_thresh, threshold, vfwe_only, early_stop),
     )
 
@@ -116,29 +117,39 @@ def _cluster_measures(
     return sizes[flat], masses[flat]
 
 
-def _fwe_description(null: MonteCarloNull, voxel_thresh: float, vfwe_only: bool) -> str:
+def _fwe_description(
+    null: MonteCarloNull, voxel_thresh: float, vfwe_only: bool, problem: NullProblem
+) -> str:
+    """Methods text in our words, naming where random foci came from and the seed."""
+    n_null = int(problem.null_ijk.shape[0])
+    n_mask = int(problem.mask.sum())
+    source = (
+        f"any of the {n_mask} voxels of the brain mask"
+        if n_null == n_mask
+        else f"the {n_null} grey-matter voxels of the {n_mask}-voxel brain mask (as in GingerALE)"
+    )
     stopped = (
-        f" (stopped early at {null.n_iters} of {null.n_iters_requested} iterations, once the "
-        "confidence intervals of the FWE thresholds were narrow enough)"
+        f", stopping early after {null.n_iters} of {null.n_iters_requested} iterations once "
+        "the confidence intervals of the FWE thresholds were narrower than the set tolerance"
         if null.stopped_early
         else ""
     )
-    if vfwe_only:
-        return (
-            "Family-wise error correction was performed using a voxel-level Monte Carlo "
-            "procedure. In this procedure, null datasets are generated in which dataset "
-            "coordinates are substituted with coordinates randomly drawn from the meta-analysis "
-            "mask, and the maximum summary statistic is retained. This procedure was repeated "
-            f"{null.n_iters} times{stopped} to build a null distribution of summary statistics."
+    measured = (
+        "the largest summary statistic"
+        if vfwe_only
+        else (
+            "the largest summary statistic, the largest cluster size and the largest cluster "
+            "mass (clusters: face-connected voxels above the statistic whose uncorrected p is "
+            f"{voxel_thresh:g}; mass: the sum of their excess over that value)"
         )
+    )
     return (
-        "Family-wise error rate correction was performed using a Monte Carlo procedure. In this "
-        "procedure, null datasets are generated in which dataset coordinates are substituted "
-        "with coordinates randomly drawn from the meta-analysis mask, and maximum values are "
-        f"retained. This procedure was repeated {null.n_iters} times{stopped} to build null "
-        "distributions of summary statistics, cluster sizes, and cluster masses. Clusters for "
-        "cluster-level correction were defined using face-wise connectivity and a voxel-level "
-        f"threshold of p < {voxel_thresh} from the uncorrected null distribution."
+        "Family-wise error was controlled by Monte Carlo simulation (Eickhoff et al., 2012, "
+        "2016): every focus was moved to a voxel drawn uniformly at random from "
+        f"{source}, the maps were recomputed, and {measured} were recorded. "
+        f"{null.n_iters} such null datasets were generated (seed {null.seed}{stopped}); "
+        "a voxel's or cluster's corrected p is the share of null datasets whose maximum "
+        "reached its value."
     )
 
 

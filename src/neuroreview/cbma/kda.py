@@ -14,9 +14,13 @@ from numpy.typing import NDArray
 from scipy import sparse
 
 from neuroreview import __version__
-from neuroreview.cbma.base import AnalysisSpace, CBMAEstimator, Combine, NullProblem
+from neuroreview.cbma.base import (
+    AnalysisSpace,
+    Combine,
+    HistogramNullEstimator,
+    NullProblem,
+)
 from neuroreview.cbma.inputs import CoordinateSet
-from neuroreview.cbma.kernels import sphere_kernel
 from neuroreview.cbma.ma import combine_order, sphere_ma
 from neuroreview.cbma.null import HistogramNull, kda_null, summary_maps
 from neuroreview.cbma.results import CBMAResult
@@ -33,7 +37,7 @@ class _Fit:
     null: HistogramNull
 
 
-class KDA(CBMAEstimator):
+class KDA(HistogramNullEstimator):
     """KDA: spheres of radius ``r`` mm (default 10) summed over all foci."""
 
     method = "kda"
@@ -65,26 +69,8 @@ class KDA(CBMAEstimator):
             },
         )
 
-    def _fitted(self) -> _Fit:
-        if self._fit is None:
-            raise RuntimeError("fit the estimator first")
-        return self._fit
-
-    def p_to_summarystat(self, p: float) -> float:
-        return self._fitted().null.threshold(p)
-
     def null_problem(self, cluster_threshold: float) -> NullProblem:
-        fit = self._fitted()
-        return NullProblem(
-            combine=Combine.KDA,
-            kernels=(sphere_kernel(self.r, self.space.grid.voxel_size),),
-            experiment_kernel=np.zeros(fit.coordinates.n_experiments, dtype=np.intp),
-            experiment_starts=fit.coordinates.experiment_starts,
-            weights=None,
-            mask=self.space.mask,
-            null_ijk=self.space.null_ijk(),
-            cluster_threshold=cluster_threshold,
-        )
+        return self._sphere_problem(Combine.KDA, self.r, None, cluster_threshold)
 
     def _description(self, coordinates: CoordinateSet) -> str:
         return (

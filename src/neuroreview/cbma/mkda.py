@@ -18,9 +18,14 @@ from numpy.typing import NDArray
 from scipy import sparse, special, stats
 
 from neuroreview import __version__
-from neuroreview.cbma.base import AnalysisSpace, CBMAEstimator, Combine, NullProblem
+from neuroreview.cbma.base import (
+    AnalysisSpace,
+    CBMAEstimator,
+    Combine,
+    HistogramNullEstimator,
+    NullProblem,
+)
 from neuroreview.cbma.inputs import CBMAInputError, CoordinateSet
-from neuroreview.cbma.kernels import sphere_kernel
 from neuroreview.cbma.ma import combine_order, name_list, sphere_ma
 from neuroreview.cbma.null import (
     MEANS_KEY,
@@ -79,7 +84,7 @@ class _DensityFit:
     null: HistogramNull
 
 
-class MKDADensity(CBMAEstimator):
+class MKDADensity(HistogramNullEstimator):
     """MKDA density: the (weighted) number of experiments with a focus within ``r`` mm.
 
     ``weighting="sample_size"`` weights each experiment by sqrt(N) (Wager et al. 2009), as
@@ -130,26 +135,9 @@ class MKDADensity(CBMAEstimator):
             },
         )
 
-    def _fitted(self) -> _DensityFit:
-        if self._fit is None:
-            raise RuntimeError("fit the estimator first")
-        return self._fit
-
-    def p_to_summarystat(self, p: float) -> float:
-        return self._fitted().null.threshold(p)
-
     def null_problem(self, cluster_threshold: float) -> NullProblem:
-        fit = self._fitted()
-        return NullProblem(
-            combine=Combine.MKDA,
-            kernels=(sphere_kernel(self.r, self.space.grid.voxel_size),),
-            experiment_kernel=np.zeros(fit.coordinates.n_experiments, dtype=np.intp),
-            experiment_starts=fit.coordinates.experiment_starts,
-            weights=fit.weights,
-            mask=self.space.mask,
-            null_ijk=self.space.null_ijk(),
-            cluster_threshold=cluster_threshold,
-        )
+        weights = self._fitted().weights
+        return self._sphere_problem(Combine.MKDA, self.r, weights, cluster_threshold)
 
     def _description(self, coordinates: CoordinateSet, weights: NDArray[np.float64] | None) -> str:
         if weights is None:
