@@ -138,6 +138,12 @@ def test_clusters_are_the_surviving_insula_clusters(first_run) -> None:
     for row in main.itertuples():
         i, j, k = MNI152_2MM.world_to_voxel([row.x, row.y, row.z])
         assert z[i, j, k] == pytest.approx(row.peak_stat, rel=1e-5)
+    # Every peak carries its AAL3 label, the one label_point gives at that coordinate.
+    from neuroreview.space.atlas import label_point
+
+    for row in table.itertuples():
+        assert row.label == label_point([row.x, row.y, row.z]).text
+    assert any(label.startswith("Insula") for label in main.label)
 
 
 def test_analysis_json_records_inputs_settings_versions_and_timings(first_run, sleuth_file):

@@ -479,7 +479,9 @@ def _clusters(result: CBMAResult, settings: _Settings) -> tuple[pd.DataFrame, di
         clusters_at_voxel_threshold,
         clusters_for_correction,
     )
+    from neuroreview.space.atlas import aal3_labeler
 
+    labeler = aal3_labeler()
     threshold = f"cluster-forming threshold p < {settings.voxel_thresh:g}"
     if settings.fwe:
         selection = {
@@ -488,16 +490,19 @@ def _clusters(result: CBMAResult, settings: _Settings) -> tuple[pd.DataFrame, di
             "corrected_map": CLUSTER_FWE_MAP,
             "alpha": settings.alpha,
             "peaks_map": "z",
+            "labels": "AAL3 (Rolls et al., 2020); nearest label within 5 mm, distance in brackets",
         }
-        return clusters_for_correction(result, CLUSTER_FWE_MAP, settings.alpha), selection
+        table = clusters_for_correction(result, CLUSTER_FWE_MAP, settings.alpha, labeler=labeler)
+        return table, selection
     selection = {
         "selection": f"uncorrected: every cluster at the {threshold}; no FWE correction was "
         "run (--no-fwe)",
         "corrected_map": None,
         "alpha": None,
         "peaks_map": "z",
+        "labels": "AAL3 (Rolls et al., 2020); nearest label within 5 mm, distance in brackets",
     }
-    return clusters_at_voxel_threshold(result, settings.voxel_thresh), selection
+    return clusters_at_voxel_threshold(result, settings.voxel_thresh, labeler=labeler), selection
 
 
 # --- output --------------------------------------------------------------------------------
@@ -607,9 +612,10 @@ def _print_summary(record: dict[str, Any], clusters: pd.DataFrame, out: Path) ->
         columns = ["cluster", "voxels", "mm3", "x", "y", "z", "peak z"] + (["p FWE"] if fwe else [])
         for column in columns:
             table.add_column(column, justify="right")
+        table.add_column("AAL3 label at peak")
         for row in main.itertuples():
             cells = [row.cluster_id, row.size_voxels, row.size_mm3, row.x, row.y, row.z]
             cells = [f"{c:g}" for c in cells] + [f"{row.peak_stat:.2f}"]
-            table.add_row(*cells, *([f"{row.p_corrected:.4g}"] if fwe else []))
+            table.add_row(*cells, *([f"{row.p_corrected:.4g}"] if fwe else []), row.label)
         console.print(table)
     console.print(f"results written to {out}/ ({len(record['maps'])} maps, {CLUSTERS}, {RECORD})")
