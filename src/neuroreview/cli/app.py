@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from neuroreview import __version__
-from neuroreview.cli import analyze, corpus, label, run
+from neuroreview.cli import analyze, corpus, label, regions, run
 from neuroreview.cli.common import state
 
 app = typer.Typer(
@@ -43,6 +43,7 @@ app.command("export")(corpus.export)
 app.command("analyze")(analyze.analyze)
 app.command("run")(run.run)
 app.command("label", context_settings=label.CONTEXT_SETTINGS)(label.label)
+app.command("regions")(regions.regions)
 
 
 def main() -> None:

@@ -1,0 +1,217 @@
+"""``neuroreview regions``: the region vote table and the convergence table of a corpus.
+
+The region-level view of the review: which way studies report each canonical region, and the
+pooled effects beside the votes. Everything that could not be counted or pooled is counted on
+screen and listed in ``exclusions.tsv``, so a reader sees what the tables leave out.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from neuroreview.cli.common import console, friendly_errors
+from neuroreview.errors import NeuroreviewError
+from neuroreview.store import DEFAULT_DATABASE, Repository
+
+#: Separates study ids (and cluster ids) inside one TSV cell.
+ID_SEPARATOR = ";"
+
+
+class Facet(StrEnum):
+    modality = "modality"
+    population = "population"
+    timing = "timing"
+
+
+@friendly_errors
+def regions(
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Store: a SQLite file path or any SQLAlchemy URL (postgresql+psycopg://...); "
+            f"default $NEUROREVIEW_DB, else {DEFAULT_DATABASE}.",
+            show_default=False,
+        ),
+    ] = None,
+    builtin: Annotated[
+        bool, typer.Option("--builtin", help="Use the built-in ketamine corpus, not a store.")
+    ] = False,
+    by: Annotated[
+        list[Facet] | None,
+        typer.Option("--by", help="Split the vote table by this facet; repeat for several."),
+    ] = None,
+    roll_up: Annotated[
+        bool,
+        typer.Option("--roll-up", help="Also count each vote for the parent regions (sgACC->ACC)."),
+    ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write votes.tsv, convergence.tsv and exclusions.tsv here."),
+    ] = None,
+) -> None:
+    """Count studies per region and direction, pool effect sizes, and show both per region."""
+    from neuroreview.synthesis.convergence import collect_effects, convergence_table
+    from neuroreview.synthesis.votes import count_votes
+
+    # $NEUROREVIEW_DB is read here, not by the option, so that it never conflicts with --builtin.
+    if builtin and db is not None:
+        raise NeuroreviewError("give either --db or --builtin, not both")
+    if builtin:
+        studies, origin = _load_builtin()
+    else:
+        studies, origin = _load_store(db or os.environ.get("NEUROREVIEW_DB") or DEFAULT_DATABASE)
+    facets = [f.value for f in by or ()]
+    with console.status(f"counting votes in {len(studies)} studies"):
+        unsplit = count_votes(studies, roll_up=roll_up)
+        votes = count_votes(studies, by=facets, roll_up=roll_up) if facets else unsplit
+        convergence = convergence_table(studies, votes=unsplit)
+        effects = collect_effects(studies)
+    exclusions = _exclusions(unsplit.exclusions, effects.exclusions)
+    console.print(f"{len(studies)} studies from {origin}", markup=False, highlight=False)
+    console.print(_vote_table(votes.table, facets))
+    console.print(_convergence_table(convergence))
+    if out is not None:
+        _write(out, votes.table, convergence, exclusions)
+        console.print(f"wrote votes.tsv, convergence.tsv and exclusions.tsv to {out}", markup=False)
+    _print_exclusions(exclusions, out)
+
+
+def _load_store(db: str) -> tuple[list, str]:
+    """The store's studies; a missing SQLite file is an error rather than a new empty store."""
+    if "://" not in db and not Path(db).expanduser().exists():
+        raise NeuroreviewError(f"no store at {db}; create one with `neuroreview import FILE --db`")
+    with Repository(db) as repository:
+        studies = repository.list_studies()
+        url = repository.url
+    if not studies:
+        raise NeuroreviewError(
+            f"the store {url} holds no studies; add some with `neuroreview import FILE`"
+        )
+    return studies, url
+
+
+def _load_builtin() -> tuple[list, str]:
+    from neuroreview.io.builtin import load_builtin_corpus
+
+    studies = load_builtin_corpus()
+    if not studies:
+        raise NeuroreviewError(
+            "no built-in corpus ships with this version yet; use --db STORE instead"
+        )
+    return studies, "the built-in ketamine corpus"
+
+
+def _exclusions(vote_exclusions, effect_exclusions) -> pd.DataFrame:
+    """One table of everything left out: what, whose, why, and whether it was a vote or an effect."""
+    rows = [
+        ("vote", e.study_id, e.item, e.reason.value, e.region or "") for e in vote_exclusions
+    ] + [("effect", e.study_id, e.item, e.reason, e.region or "") for e in effect_exclusions]
+    return pd.DataFrame(rows, columns=["kind", "study_id", "item", "reason", "region"])
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, tuple):
+        return ID_SEPARATOR.join(map(str, value))
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value)
+
+
+def _as_tsv(table: pd.DataFrame) -> str:
+    """Tab-separated text; id tuples joined by ``;``, missing values empty."""
+    tuples = [c for c in table.columns if table[c].map(lambda v: isinstance(v, tuple)).any()]
+    frame = table.copy()
+    for column in tuples:
+        frame[column] = frame[column].map(_cell)
+    return frame.to_csv(sep="\t", index=False, na_rep="", lineterminator="\n")
+
+
+def _write(out: Path, votes: pd.DataFrame, convergence: pd.DataFrame, exclusions) -> None:
+    from neuroreview.io.atomic import atomic_write_text
+
+    if out.exists() and not out.is_dir():
+        raise NeuroreviewError(f"--out {out} exists and is not a folder")
+    for name, table in (
+        ("votes.tsv", votes),
+        ("convergence.tsv", convergence),
+        ("exclusions.tsv", exclusions),
+    ):
+        atomic_write_text(out / name, _as_tsv(table))
+
+
+def _print_exclusions(exclusions: pd.DataFrame, out: Path | None) -> None:
+    if exclusions.empty:
+        console.print("nothing excluded", markup=False)
+        return
+    reasons = exclusions["reason"].where(exclusions["kind"] == "vote", "effect not pooled")
+    counts = ", ".join(f"{n} {reason}" for reason, n in reasons.value_counts().sort_index().items())
+    where = f"listed in {out / 'exclusions.tsv'}" if out else "--out DIR lists them"
+    console.print(f"{len(exclusions)} excluded ({counts}); {where}", markup=False, highlight=False)
+
+
+def _number(value: float, digits: int = 3) -> str:
+    return "" if value is None or math.isnan(value) else f"{value:.{digits}g}"
+
+
+def _vote_table(table: pd.DataFrame, facets: list[str]) -> Table:
+    rich = Table(title="Votes: studies per region and direction")
+    for column in (*facets, "region"):
+        rich.add_column(column, no_wrap=True)
+    for column in ("increase", "decrease", "no change", "n", "p sign", "q (BH)"):
+        rich.add_column(column, justify="right")
+    for row in table.itertuples(index=False):
+        rich.add_row(
+            *(str(getattr(row, f)) for f in facets),
+            row.region,
+            str(row.increase),
+            str(row.decrease),
+            str(row.no_change),
+            str(row.n_studies),
+            _number(row.p_sign),
+            _number(row.q_bh),
+        )
+    return rich
+
+
+def _convergence_table(table: pd.DataFrame) -> Table:
+    """Votes, cluster overlap (only when there is coordinate evidence) and pooled effects."""
+    with_clusters = table["clusters"].notna().any()
+    rich = Table(title="Convergence: evidence per region, strongest first")
+    rich.add_column("region", no_wrap=True)
+    for column in ("+", "-", "=", "n", "q (BH)"):
+        rich.add_column(column, justify="right")
+    if with_clusters:
+        rich.add_column("clusters", justify="right")
+        rich.add_column("% covered", justify="right")
+    for column in ("measure", "g [95% CI]", "k", "I2 %"):
+        rich.add_column(column, justify="right" if column != "measure" else "left")
+    for row in table.itertuples(index=False):
+        cells = [
+            row.region,
+            str(row.increase),
+            str(row.decrease),
+            str(row.no_change),
+            str(row.n_studies),
+            _number(row.q_bh),
+        ]
+        if with_clusters:
+            clusters = "" if math.isnan(row.clusters) else str(int(row.clusters))
+            cells += [clusters, _number(row.cluster_percent)]
+        pooled = isinstance(row.measure, str)
+        cells += [
+            row.measure if pooled else "",
+            f"{row.g:.2f} [{row.ci_low:.2f}, {row.ci_high:.2f}]" if pooled else "",
+            str(int(row.k)) if pooled else "",
+            f"{row.i2:.0f}" if pooled else "",
+        ]
+        rich.add_row(*cells)
+    return rich
