@@ -193,6 +193,9 @@ def test_group_mappings():
     assert population_group(Population.CHRONIC_USERS) is PopulationGroup.OTHER
     assert population_group(Population.UNKNOWN) is PopulationGroup.UNKNOWN
     assert timing_group(Timing.DURING) is TimingGroup.ACUTE
+    # "Just after dosing" is acute too, and that is what "post infusion" means when parsed.
+    assert timing_group(Timing.JUST_AFTER) is TimingGroup.ACUTE
+    assert timing_group(Timing.parse("post infusion")) is TimingGroup.ACUTE
     for later in (Timing.HOURS, Timing.DAYS, Timing.WEEKS):
         assert timing_group(later) is TimingGroup.LATER
     assert timing_group(Timing.UNKNOWN) is TimingGroup.UNKNOWN

@@ -152,9 +152,15 @@ class Direction(LabelledEnum):
 
 
 class Timing(LabelledEnum):
-    """Scan time relative to the dose: during it, within hours, or days to weeks later."""
+    """Scan time relative to the dose: during it, just after it, within hours, or days later.
+
+    "Just after" (the first hour or so after an infusion ends) is its own value because reviews
+    group it with "during" as the acute effect, while scans hours to days later show the
+    sustained (antidepressant) effect.
+    """
 
     DURING = "during"
+    JUST_AFTER = "just_after"
     HOURS = "hours"
     DAYS = "days"
     WEEKS = "weeks"
@@ -162,7 +168,14 @@ class Timing(LabelledEnum):
 
     @classmethod
     def synonyms(cls) -> dict[str, str]:
-        return {"during infusion": "during", "acute": "during", "post infusion": "hours"}
+        return {
+            "during infusion": "during",
+            "acute": "during",
+            "post infusion": "just_after",
+            "immediately after": "just_after",
+            "just after dosing": "just_after",
+            "just after": "just_after",
+        }
 
 
 class Exposure(LabelledEnum):

@@ -88,7 +88,8 @@ def population_group(population: Population) -> PopulationGroup:
 
 
 def timing_group(timing: Timing) -> TimingGroup:
-    if timing is Timing.DURING:
+    """Acute: during or just after dosing; later: hours to weeks after; else unknown."""
+    if timing in (Timing.DURING, Timing.JUST_AFTER):
         return TimingGroup.ACUTE
     if timing is Timing.UNKNOWN:
         return TimingGroup.UNKNOWN
