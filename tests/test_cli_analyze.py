@@ -119,9 +119,9 @@ def outputs(folder: Path) -> dict[str, bytes]:
 
 def test_writes_nimare_named_maps_on_the_grid(first_run) -> None:
     names = {p.name for p in first_run.iterdir()}
-    assert names >= NIMARE_MAPS | {"clusters.tsv", "analysis.json"}
+    assert names >= NIMARE_MAPS | {"clusters.tsv", "clusters.nii.gz", "analysis.json"}
     assert not left_over(first_run.parent)
-    for name in names - {"clusters.tsv", "analysis.json"}:
+    for name in names - {"clusters.tsv", "clusters.nii.gz", "analysis.json"}:
         image = nibabel.Nifti1Image.from_bytes(gzip.decompress((first_run / name).read_bytes()))
         assert image.shape == MNI152_2MM.shape, name
         np.testing.assert_array_equal(image.affine, MNI152_2MM.affine)
@@ -144,6 +144,14 @@ def test_clusters_are_the_surviving_insula_clusters(first_run) -> None:
     for row in table.itertuples():
         assert row.label == label_point([row.x, row.y, row.z]).text
     assert any(label.startswith("Insula") for label in main.label)
+    # clusters.nii.gz holds each listed cluster's voxels under its id, sized as the table says.
+    ids = np.asarray(nibabel.load(first_run / "clusters.nii.gz").dataobj)
+    assert ids.dtype == np.int16
+    assert sorted(np.unique(ids)) == [0, *main.cluster_id]
+    for row in main.itertuples():
+        assert int((ids == row.cluster_id).sum()) == row.size_voxels
+        i, j, k = MNI152_2MM.world_to_voxel([row.x, row.y, row.z])
+        assert ids[i, j, k] == row.cluster_id
 
 
 def test_analysis_json_records_inputs_settings_versions_and_timings(first_run, sleuth_file):

@@ -163,3 +163,44 @@ def test_store_from_the_environment_and_builtin_still_wins(db, monkeypatch):
     result = runner.invoke(app, ["regions", "--builtin"], env={"NEUROREVIEW_DB": str(db)})
     assert result.exit_code == 0, result.output
     assert "1 studies from the built-in ketamine corpus" in result.output
+
+
+def analysis_folder(tmp_path):
+    """What `neuroreview analyze` leaves: one cluster filling the subgenual ACC."""
+    import numpy as np
+
+    from neuroreview.io.maps import write_cluster_table, write_cluster_volume
+    from neuroreview.space import MNI152_2MM
+    from neuroreview.synthesis.regions import load_vocabulary, region_mask
+
+    folder = tmp_path / "ale"
+    folder.mkdir()
+    sgacc = region_mask(load_vocabulary()["sgacc"], MNI152_2MM)
+    write_cluster_volume(sgacc.astype(np.int16), MNI152_2MM, folder / "clusters.nii.gz")
+    peak = MNI152_2MM.voxel_to_world(np.argwhere(sgacc)[0])
+    table = pd.DataFrame(
+        {"cluster_id": [1], "subpeak": [False], "x": [peak[0]], "y": [peak[1]], "z": [peak[2]]}
+    )
+    write_cluster_table(table, folder / "clusters.tsv")
+    return folder, int(sgacc.sum())
+
+
+def test_clusters_from_an_analysis_join_the_convergence_table(db, tmp_path):
+    folder, n_voxels = analysis_folder(tmp_path)
+    out = tmp_path / "regions"
+    result = invoke("--db", db, "--clusters", folder, "--out", out)
+    assert result.exit_code == 0, result.output
+    sgacc = read_tsv(out / "convergence.tsv").set_index("region").loc["sgacc"]
+    assert int(sgacc["clusters"]) == 1
+    assert str(sgacc["cluster_ids"]) == "1"
+    assert int(sgacc["cluster_voxels"]) == n_voxels
+    assert float(sgacc["cluster_percent"]) == pytest.approx(100.0)
+
+
+def test_clusters_folder_without_analysis_files_is_one_line(db, tmp_path):
+    result = invoke("--db", db, "--clusters", tmp_path)
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines()[-1] == (
+        f"error: {tmp_path / 'clusters.tsv'}: not found; give a folder written by "
+        "`neuroreview analyze`"
+    )

@@ -35,3 +35,23 @@ def test_the_same_result_gives_the_same_bytes(tmp_path):
     first = write_maps(_result(), tmp_path / "a", names=["z"])[0].read_bytes()
     second = write_maps(_result(), tmp_path / "b", names=["z"])[0].read_bytes()
     assert first == second
+
+
+def test_cluster_volume_round_trips_and_other_grids_are_refused(tmp_path):
+    import pytest
+
+    from neuroreview.errors import InputError
+    from neuroreview.io.maps import read_cluster_volume, write_cluster_volume
+    from neuroreview.space import Grid
+
+    volume = np.zeros(MNI152_2MM.shape, dtype=np.int16)
+    volume[40:43, 50:52, 30] = 2
+    path = write_cluster_volume(volume, MNI152_2MM, tmp_path / "clusters.nii.gz")
+    np.testing.assert_array_equal(read_cluster_volume(path), volume)
+
+    moved = MNI152_2MM.affine.copy()
+    moved[0, 3] += 1.0  # a grid shifted by 1 mm: the same shape, other voxels
+    shifted = Grid(MNI152_2MM.shape, moved)
+    other = write_cluster_volume(volume, shifted, tmp_path / "other.nii.gz")
+    with pytest.raises(InputError, match="other.nii.gz: the cluster image is"):
+        read_cluster_volume(other)

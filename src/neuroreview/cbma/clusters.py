@@ -44,9 +44,12 @@ __all__ = [
     "CLUSTER_FWE_MAP",
     "COLUMNS",
     "Labeler",
+    "cluster_id_volume",
     "cluster_table",
     "clusters_at_voxel_threshold",
     "clusters_for_correction",
+    "suprathreshold_voxels",
+    "surviving_voxels",
 ]
 
 #: NiMARE's name for the z map of cluster-size FWE-corrected p-values.
@@ -181,6 +184,38 @@ def clusters_at_voxel_threshold(
         labeler=labeler,
     )
     return table
+
+
+def surviving_voxels(
+    result: CBMAResult, corrected: str = CLUSTER_FWE_MAP, alpha: float = 0.05
+) -> NDArray[np.bool_]:
+    """The voxels :func:`clusters_for_correction` tabulates: corrected p < ``alpha``."""
+    return (result.volume(corrected) > p_to_z(alpha)) & result.space.mask
+
+
+def suprathreshold_voxels(result: CBMAResult, voxel_thresh: float = 0.001) -> NDArray[np.bool_]:
+    """The voxels :func:`clusters_at_voxel_threshold` tabulates (the cluster-forming set)."""
+    cutoff = result.estimator.p_to_summarystat(voxel_thresh)
+    return (result.volume("stat") > cutoff) & result.space.mask
+
+
+def cluster_id_volume(
+    table: pd.DataFrame, included: NDArray[np.bool_], grid: Grid = MNI152_2MM
+) -> NDArray[np.int16]:
+    """Each tabulated cluster's voxels carrying its ``cluster_id`` (0 elsewhere).
+
+    The image GingerALE writes beside its table, so a reader (or the region synthesis) can
+    see exactly which voxels "cluster 3" is. A cluster is found through its main peak's voxel.
+    """
+    labels, _ = ndimage.label(included, structure=_FACES)
+    volume = np.zeros(labels.shape, dtype=np.int16)
+    for row in table[~table["subpeak"]].itertuples():
+        i, j, k = grid.world_to_voxel([row.x, row.y, row.z])
+        component = labels[i, j, k]
+        if component == 0:
+            raise ValueError(f"cluster {row.cluster_id}'s peak is not in the voxels given")
+        volume[labels == component] = row.cluster_id
+    return volume
 
 
 # --- internals ---------------------------------------------------------------------------------

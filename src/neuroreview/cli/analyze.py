@@ -49,7 +49,9 @@ from neuroreview.errors import NeuroreviewError
 from neuroreview.store import DEFAULT_DATABASE
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
+    from numpy.typing import NDArray
 
     from neuroreview.cbma.base import CBMAEstimator
     from neuroreview.cbma.inputs import CoordinateSet
@@ -64,6 +66,7 @@ DEFAULT_RADIUS_MM = 10.0
 #: The folder's record of itself; also how --force recognises a folder it may replace.
 RECORD = "analysis.json"
 CLUSTERS = "clusters.tsv"
+CLUSTER_IMAGE = "clusters.nii.gz"
 #: Versions recorded in analysis.json: the packages whose changes could change the numbers.
 RECORDED_PACKAGES = ("neuroreview", "numpy", "scipy", "numba", "nibabel", "pandas")
 
@@ -225,7 +228,7 @@ def analyze(
     with timer.step("fdr"):
         result = correct_fdr(result, alpha=settings.alpha)
     with timer.step("clusters"):
-        clusters, selection = _clusters(result, settings)
+        clusters, selection, cluster_ids = _clusters(result, settings)
 
     record = {
         "neuroreview_version": __version__,
@@ -240,12 +243,21 @@ def analyze(
         "n_null_voxels": int(len(estimator.space.null_ijk())),
         "fwe": fwe,
         "fdr": {"alpha": settings.alpha},
-        "clusters": {**selection, "file": CLUSTERS, "n_clusters": _n_clusters(clusters)},
+        "clusters": {
+            **selection,
+            "file": CLUSTERS,
+            "image": CLUSTER_IMAGE,
+            "n_clusters": _n_clusters(clusters),
+        },
         "maps": [f"{name}.nii.gz" for name in sorted(result.maps)],
         "versions": _versions(),
         "methods": " ".join(result.descriptions),
     }
-    _publish(target, force, lambda folder: _write_folder(folder, result, clusters, record, timer))
+    _publish(
+        target,
+        force,
+        lambda folder: _write_folder(folder, result, clusters, cluster_ids, record, timer),
+    )
     _print_summary(record, clusters, out)
 
 
@@ -472,12 +484,17 @@ def _advance(progress: Progress, task: Any) -> Callable[[int], None]:
     return report
 
 
-def _clusters(result: CBMAResult, settings: _Settings) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The clusters table and, for analysis.json, what it lists."""
+def _clusters(
+    result: CBMAResult, settings: _Settings
+) -> tuple[pd.DataFrame, dict[str, Any], NDArray[np.int16]]:
+    """The clusters table, what it lists (for analysis.json), and its clusters' voxels."""
     from neuroreview.cbma.clusters import (
         CLUSTER_FWE_MAP,
+        cluster_id_volume,
         clusters_at_voxel_threshold,
         clusters_for_correction,
+        suprathreshold_voxels,
+        surviving_voxels,
     )
     from neuroreview.space.atlas import aal3_labeler
 
@@ -493,7 +510,8 @@ def _clusters(result: CBMAResult, settings: _Settings) -> tuple[pd.DataFrame, di
             "labels": "AAL3 (Rolls et al., 2020); nearest label within 5 mm, distance in brackets",
         }
         table = clusters_for_correction(result, CLUSTER_FWE_MAP, settings.alpha, labeler=labeler)
-        return table, selection
+        included = surviving_voxels(result, CLUSTER_FWE_MAP, settings.alpha)
+        return table, selection, cluster_id_volume(table, included, result.space.grid)
     selection = {
         "selection": f"uncorrected: every cluster at the {threshold}; no FWE correction was "
         "run (--no-fwe)",
@@ -502,7 +520,9 @@ def _clusters(result: CBMAResult, settings: _Settings) -> tuple[pd.DataFrame, di
         "peaks_map": "z",
         "labels": "AAL3 (Rolls et al., 2020); nearest label within 5 mm, distance in brackets",
     }
-    return clusters_at_voxel_threshold(result, settings.voxel_thresh, labeler=labeler), selection
+    table = clusters_at_voxel_threshold(result, settings.voxel_thresh, labeler=labeler)
+    included = suprathreshold_voxels(result, settings.voxel_thresh)
+    return table, selection, cluster_id_volume(table, included, result.space.grid)
 
 
 # --- output --------------------------------------------------------------------------------
@@ -552,15 +572,17 @@ def _write_folder(
     folder: Path,
     result: CBMAResult,
     clusters: pd.DataFrame,
+    cluster_ids: NDArray[np.int16],
     record: dict[str, Any],
     timer: _Timer,
 ) -> None:
     from neuroreview.io.atomic import atomic_write_text
-    from neuroreview.io.maps import write_cluster_table, write_maps
+    from neuroreview.io.maps import write_cluster_table, write_cluster_volume, write_maps
 
     with timer.step("write"):
         write_maps(result, folder)
         write_cluster_table(clusters, folder / CLUSTERS)
+        write_cluster_volume(cluster_ids, result.space.grid, folder / CLUSTER_IMAGE)
     text = json.dumps({**record, "timings_s": timer.seconds}, indent=2, allow_nan=False)
     atomic_write_text(folder / RECORD, text + "\n")
 

@@ -57,6 +57,14 @@ def regions(
         Path | None,
         typer.Option("--out", help="Write votes.tsv, convergence.tsv and exclusions.tsv here."),
     ] = None,
+    clusters: Annotated[
+        Path | None,
+        typer.Option(
+            "--clusters",
+            help="A `neuroreview analyze` output folder: its surviving clusters join the "
+            "convergence table as coordinate evidence.",
+        ),
+    ] = None,
 ) -> None:
     """Count studies per region and direction, pool effect sizes, and show both per region."""
     from neuroreview.synthesis.convergence import collect_effects, convergence_table
@@ -70,10 +78,17 @@ def regions(
     else:
         studies, origin = _load_store(db or os.environ.get("NEUROREVIEW_DB") or DEFAULT_DATABASE)
     facets = [f.value for f in by or ()]
+    cluster_table = cluster_volume = None
+    if clusters is not None:
+        from neuroreview.io.maps import read_analysis_clusters
+
+        cluster_table, cluster_volume = read_analysis_clusters(clusters)
     with console.status(f"counting votes in {len(studies)} studies"):
         unsplit = count_votes(studies, roll_up=roll_up)
         votes = count_votes(studies, by=facets, roll_up=roll_up) if facets else unsplit
-        convergence = convergence_table(studies, votes=unsplit)
+        convergence = convergence_table(
+            studies, votes=unsplit, clusters=cluster_table, cluster_volume=cluster_volume
+        )
         effects = collect_effects(studies)
     exclusions = _exclusions(unsplit.exclusions, effects.exclusions)
     console.print(f"{len(studies)} studies from {origin}", markup=False, highlight=False)

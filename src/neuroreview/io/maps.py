@@ -10,10 +10,14 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from neuroreview.cbma.results import CBMAResult
+from neuroreview.errors import InputError
 from neuroreview.io.atomic import atomic_path, atomic_write_text
+from neuroreview.space import MNI152_2MM, Grid
 
 
 def write_maps(result: CBMAResult, directory: Path, names: list[str] | None = None) -> list[Path]:
@@ -33,6 +37,40 @@ def write_maps(result: CBMAResult, directory: Path, names: list[str] | None = No
     return written
 
 
+def write_cluster_volume(volume: NDArray[np.integer], grid: Grid, path: Path) -> Path:
+    """Write cluster ids (int16, 0 outside clusters) as a NIfTI image on ``grid``."""
+    import nibabel
+
+    image = nibabel.Nifti1Image(np.asarray(volume, dtype=np.int16), grid.affine.copy())
+    image.header.set_xyzt_units("mm")
+    payload = gzip.compress(image.to_bytes(), compresslevel=6, mtime=0)
+    with atomic_path(path) as temporary:
+        temporary.write_bytes(payload)
+    return path
+
+
+def read_cluster_volume(path: Path, grid: Grid = MNI152_2MM) -> NDArray[np.int16]:
+    """Cluster ids written by :func:`write_cluster_volume`; refuses an image on another grid."""
+    import nibabel
+
+    try:
+        image = nibabel.load(path)
+    except (OSError, nibabel.filebasedimages.ImageFileError) as error:
+        raise InputError(f"cannot read the cluster image: {error}", source=path) from error
+    if image.shape != grid.shape or not np.allclose(image.affine, grid.affine):
+        raise InputError(
+            f"the cluster image is {image.shape} with another affine; expected the MNI152 2 mm "
+            f"grid {grid.shape}",
+            source=path,
+        )
+    data = np.asarray(image.dataobj)
+    if not np.array_equal(data, np.round(data)) or data.min() < 0:
+        raise InputError(
+            "the cluster image must hold non-negative integer cluster ids", source=path
+        )
+    return data.astype(np.int16)
+
+
 def write_cluster_table(table: pd.DataFrame, path: str | Path) -> Path:
     """Write a cluster table as TSV (empty cells for missing values).
 
@@ -41,3 +79,24 @@ def write_cluster_table(table: pd.DataFrame, path: str | Path) -> Path:
     """
     text = table.to_csv(sep="\t", index=False, na_rep="", float_format="%.6g", lineterminator="\n")
     return atomic_write_text(path, text)
+
+
+def read_analysis_clusters(folder: Path) -> tuple[pd.DataFrame, NDArray[np.int16]]:
+    """The cluster table and cluster-id image that ``neuroreview analyze`` wrote into ``folder``."""
+    table_path, image_path = folder / "clusters.tsv", folder / "clusters.nii.gz"
+    for path in (table_path, image_path):
+        if not path.is_file():
+            raise InputError(
+                "not found; give a folder written by `neuroreview analyze`", source=path
+            )
+    try:
+        table = pd.read_csv(
+            table_path, sep="\t", keep_default_na=False, na_values={"size_voxels": [""]}
+        )
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise InputError(f"cannot read the cluster table: {error}", source=table_path) from error
+    missing = {"cluster_id", "subpeak", "x", "y", "z"} - set(table.columns)
+    if missing:
+        raise InputError(f"the cluster table lacks columns {sorted(missing)}", source=table_path)
+    table["subpeak"] = table["subpeak"].astype(str).str.lower() == "true"
+    return table, read_cluster_volume(image_path)
