@@ -1,0 +1,137 @@
+"""The built-in ketamine corpus: it loads, validates, is complete and rebuilds byte for byte."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from neuroreview.io.builtin import builtin_corpus_dir, load_builtin_corpus
+from neuroreview.model import Direction
+from neuroreview.synthesis.regions import load_vocabulary
+
+ROOT = Path(__file__).resolve().parents[1]
+TABLES = ("studies.tsv", "foci.tsv", "region_findings.tsv")
+EXCLUSIONS = Path("exclusions") / "exclusions.tsv"
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    studies = load_builtin_corpus()
+    assert studies is not None, "the built-in corpus is not shipped"
+    return studies
+
+
+@pytest.fixture(scope="module")
+def exclusions() -> list[dict[str, str]]:
+    folder = builtin_corpus_dir()
+    assert folder is not None
+    with (folder / EXCLUSIONS).open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle, delimiter="\t"))
+
+
+def _tool():
+    spec = importlib.util.spec_from_file_location(
+        "build_ketamine_corpus", ROOT / "tools" / "build_ketamine_corpus.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_counts(corpus, exclusions):
+    analyses = [a for s in corpus for a in s.analyses]
+    assert len(corpus) == 47
+    assert len({s.id for s in corpus}) == 47
+    assert len(analyses) == 20
+    assert sum(len(a.foci) for a in analyses) == 304
+    assert sum(len(s.region_findings) for s in corpus) == 96
+    assert len(exclusions) == 37
+    assert sum(a.direction is not Direction.UNKNOWN for a in analyses) == 1
+
+
+def test_every_study_has_population_modality_timing_and_provenance(corpus):
+    fields = (
+        "population",
+        "modality",
+        "timing",
+        "exposure",
+        "n_subjects",
+        "design",
+        "dose",
+        "route",
+    )
+    for study in corpus:
+        for field in ("population", "modality", "timing", "exposure"):
+            assert getattr(study, field) is not None
+        for field in fields:
+            # every value, known or explicitly unknown, says where it came from or what would settle it
+            assert study.provenance.get(field), f"{study.id}: no provenance for {field}"
+            if getattr(study, field) in (None, "unknown"):
+                assert study.provenance[field].startswith("unknown: "), (study.id, field)
+
+
+def test_no_unknown_space_and_directions_explained(corpus):
+    for study in corpus:
+        for analysis in study.analyses:
+            assert analysis.space.value in ("MNI", "TAL")
+            if analysis.direction is Direction.UNKNOWN:
+                assert "would settle" in (analysis.notes or "")
+
+
+def test_region_findings_use_canonical_ids_or_are_listed(corpus):
+    vocabulary = load_vocabulary().regions
+    unmapped = set()
+    for study in corpus:
+        for finding in study.region_findings:
+            assert finding.region_raw
+            if finding.region not in vocabulary:
+                assert finding.region == finding.region_raw
+                unmapped.add(finding.region_raw)
+    assert unmapped == {"insulo-temporal network", "precentral network", "subcortical"}
+    readme = (builtin_corpus_dir() / "README.md").read_text(encoding="utf-8")
+    for name in unmapped:
+        assert name in readme
+
+
+def test_every_raw_focus_is_in_the_corpus_or_excluded(corpus, exclusions, shared_data):
+    raw_path = shared_data / "ketamine" / "neurosynth_ketamine_foci.tsv"
+    if not raw_path.is_file():
+        pytest.skip(f"{raw_path} is absent")
+    with raw_path.open(encoding="utf-8", newline="") as handle:
+        raw = list(csv.DictReader(handle, delimiter="\t"))
+    assert len(raw) == 328
+    kept = {
+        (s.pmid, a.id.removeprefix("ns-"), f.x, f.y, f.z)
+        for s in corpus
+        for a in s.analyses
+        if a.id.startswith("ns-")
+        for f in a.foci
+    }
+    excluded = {
+        (e["source_id"], e["table_id"], e["peak_id"]): e["reason"]
+        for e in exclusions
+        if e["source"] == "neurosynth"
+    }
+    for row in raw:
+        key = (row["id"], row["table_id"], float(row["x"]), float(row["y"]), float(row["z"]))
+        reason = excluded.get((row["id"], row["table_id"], row["peak_id"]))
+        assert (key in kept) != bool(reason), (
+            f"focus {row['peak_id']} is kept and excluded, or lost"
+        )
+    assert len(excluded) == 31
+
+
+def test_build_is_deterministic(tmp_path, shared_data):
+    if not (shared_data / "ketamine").is_dir():
+        pytest.skip("raw ketamine files are absent")
+    tool = _tool()
+    shipped = builtin_corpus_dir()
+    for run in ("a", "b"):
+        tool.build(tmp_path / run, shared_data)
+    for name in (*TABLES, EXCLUSIONS):
+        first = (tmp_path / "a" / name).read_bytes()
+        assert first == (tmp_path / "b" / name).read_bytes(), name
+        assert first == (shipped / name).read_bytes(), f"{name} is stale: rerun the tool"
