@@ -1,8 +1,7 @@
-"""The command line: import, studies, export and run, and one-line errors with exit code 2."""
+"""The command line: import, studies and export (run: test_cli_run.py), and one-line errors with exit code 2."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -125,45 +124,3 @@ def test_export_csv_writes_three_tables(db, tmp_path):
     assert invoke("import", *sorted(out.iterdir()), "--db", second).exit_code == 0
     with Repository(db) as first_repo, Repository(second) as second_repo:
         assert second_repo.list_studies() == first_repo.list_studies()
-
-
-def test_run_on_own_corpus_writes_summary(tmp_path):
-    out = tmp_path / "out"
-    result = invoke("run", "--corpus", SLEUTH, "--out", out)
-    assert result.exit_code == 0, result.output
-    summary = json.loads((out / "summary.json").read_text())
-    assert summary["n_studies"] == 2 and summary["n_analyses"] == 3 and summary["n_foci"] == 4
-    crosstab = (out / "studies_by_modality_population.tsv").read_text().splitlines()
-    assert crosstab == ["modality\tunknown\ttotal", "unknown\t2\t2", "total\t2\t2"]
-    with Repository(out / "neuroreview.db") as repo:
-        assert repo.counts().studies == 2
-        stored = repo.list_studies()
-    # The corpus as loaded is written beside the results, as tables that read back whole.
-    from neuroreview.io.tables import read_tables
-
-    assert read_tables(sorted((out / "corpus").iterdir())) == stored
-    assert "Studies by modality x population:" in result.output
-    # A second run starts from a fresh store rather than failing on the studies already there.
-    assert invoke("run", "--corpus", SLEUTH, "--out", out).exit_code == 0
-
-
-def test_run_on_existing_store(db, tmp_path):
-    assert invoke("import", SLEUTH, "--db", db).exit_code == 0
-    result = invoke("run", "--db", db, "--out", tmp_path / "o")
-    assert result.exit_code == 0, result.output
-    assert "(studies_by_modality_population.tsv, summary.json" in result.output
-    assert not (tmp_path / "o" / "neuroreview.db").exists()
-    assert json.loads((tmp_path / "o" / "summary.json").read_text())["n_foci"] == 4
-
-
-def test_run_refuses_corpus_and_db_together(db, tmp_path):
-    result = invoke("run", "--db", db, "--corpus", SLEUTH, "--out", tmp_path / "o")
-    assert result.exit_code == 2
-    assert "either --corpus files or --db" in result.output
-
-
-def test_run_without_builtin_corpus_says_so(tmp_path, monkeypatch):
-    monkeypatch.setattr("neuroreview.io.builtin.builtin_corpus_dir", lambda: None)
-    result = invoke("run", "--out", tmp_path / "o")
-    assert result.exit_code == 0, result.output
-    assert "No built-in corpus ships with this version yet" in result.output

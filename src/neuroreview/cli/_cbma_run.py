@@ -1,0 +1,453 @@
+"""One coordinate-based meta-analysis from studies to a finished folder, shared by the commands.
+
+``neuroreview analyze`` runs one; ``neuroreview run`` runs ALE and MKDA density as steps of the
+whole review. Both fit, correct, find clusters, record and write through these functions, so
+the folders they write are the same.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import platform
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from neuroreview import __version__
+from neuroreview.cli.common import console
+from neuroreview.errors import NeuroreviewError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+    from numpy.typing import NDArray
+
+    from neuroreview.cbma.base import CBMAEstimator
+    from neuroreview.cbma.inputs import CoordinateSet
+    from neuroreview.cbma.results import CBMAResult
+    from neuroreview.model import Study
+
+METHODS = ("ale", "mkda", "kda")
+NULL_MASKS = ("brain", "gm")
+#: MKDA and KDA sphere radius when --radius is not given (NiMARE's default).
+DEFAULT_RADIUS_MM = 10.0
+#: The folder's record of itself; also how --force recognises a folder it may replace.
+RECORD = "analysis.json"
+CLUSTERS = "clusters.tsv"
+CLUSTER_IMAGE = "clusters.nii.gz"
+#: Versions recorded in analysis.json: the packages whose changes could change the numbers.
+RECORDED_PACKAGES = ("neuroreview", "numpy", "scipy", "numba", "nibabel", "pandas")
+#: The ODbL 1.0 notice owed wherever Neurosynth-derived data are used (README, "Data and licences").
+NEUROSYNTH_ATTRIBUTION = (
+    "Contains information from Neurosynth (https://neurosynth.org; Yarkoni et al. 2011, Nature "
+    "Methods 8:665-670), made available under the Open Database License (ODbL 1.0): "
+    "https://opendatacommons.org/licenses/odbl/1-0/"
+)
+
+
+def neurosynth_attribution(studies: Iterable[Study]) -> str | None:
+    """The ODbL notice when any study's provenance names Neurosynth, else None."""
+    for study in studies:
+        if any("neurosynth" in str(source).lower() for source in study.provenance.values()):
+            return NEUROSYNTH_ATTRIBUTION
+    return None
+
+
+@dataclass
+class Timer:
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = round(time.perf_counter() - start, 3)
+
+
+@dataclass
+class Settings:
+    """The analysis options, checked together before any work is done."""
+
+    method: str
+    null_mask: str
+    fwhm: float | None
+    sample_size: float | None
+    radius: float | None
+    voxel_exact: bool
+    subvoxel: bool
+    fwe: bool
+    iterations: int
+    seed: int | None
+    jobs: int
+    early_stop: float | None
+    voxel_thresh: float
+    alpha: float
+
+    def check(self) -> None:
+        """Refuse contradictory or meaningless options, each in one line."""
+        if self.method not in METHODS:
+            raise NeuroreviewError(f"unknown method {self.method!r}; choose ale, mkda or kda")
+        if self.null_mask not in NULL_MASKS:
+            raise NeuroreviewError(f"unknown null mask {self.null_mask!r}; choose brain or gm")
+        if self.iterations < 1:
+            raise NeuroreviewError(f"--iterations must be at least 1, got {self.iterations}")
+        if self.jobs < 1:
+            raise NeuroreviewError(f"--jobs must be at least 1, got {self.jobs}")
+        for name, value in (("--voxel-thresh", self.voxel_thresh), ("--alpha", self.alpha)):
+            if not 0.0 < value < 1.0:
+                raise NeuroreviewError(f"{name} must lie between 0 and 1, got {value:g}")
+        sizes = {
+            "--fwhm": self.fwhm,
+            "--sample-size": self.sample_size,
+            "--radius": self.radius,
+            "--early-stop": self.early_stop,
+        }
+        for name, value in sizes.items():
+            if value is not None and not value > 0:
+                raise NeuroreviewError(f"{name} must be positive, got {value:g}")
+        if self.method == "ale":
+            if self.fwhm is not None and self.sample_size is not None:
+                raise NeuroreviewError("give --fwhm or --sample-size, not both")
+            if self.radius is not None:
+                raise NeuroreviewError("--radius applies to MKDA and KDA; ALE kernels use --fwhm")
+        else:
+            ale_only = {
+                "--fwhm": self.fwhm is not None,
+                "--sample-size": self.sample_size is not None,
+                "--voxel-exact": self.voxel_exact,
+                "--subvoxel": self.subvoxel,
+            }
+            used = [name for name, given in ale_only.items() if given]
+            if used:
+                raise NeuroreviewError(f"{used[0]} applies to ALE only, not {self.method.upper()}")
+
+    def check_sample_sizes(self, missing: list[str]) -> None:
+        """ALE without a fixed kernel needs every sample size; say so in the CLI's words."""
+        if self.method == "ale" and self.fwhm is None and self.sample_size is None and missing:
+            raise NeuroreviewError(
+                f"ALE sizes each kernel from the sample size, and {len(missing)} experiment(s) "
+                f"report none (first: {missing[0]!r}); record them, or give --sample-size N or "
+                "--fwhm MM for every experiment"
+            )
+
+    def estimator(self) -> CBMAEstimator:
+        from neuroreview.cbma.base import AnalysisSpace
+
+        space = AnalysisSpace.default(self.null_mask)
+        if self.method == "ale":
+            from neuroreview.cbma.ale import ALE
+
+            return ALE(
+                fwhm=self.fwhm,
+                sample_size=self.sample_size,
+                voxel_exact=self.voxel_exact,
+                subvoxel=self.subvoxel,
+                space=space,
+            )
+        r = DEFAULT_RADIUS_MM if self.radius is None else self.radius
+        if self.method == "mkda":
+            from neuroreview.cbma.mkda import MKDADensity
+
+            return MKDADensity(r=r, space=space)
+        from neuroreview.cbma.kda import KDA
+
+        return KDA(r=r, space=space)
+
+
+def writable_target(out: Path, force: bool) -> Path:
+    """The absolute output folder, after checking now that it may be written at the end."""
+    target = out.expanduser().resolve()
+    if target.exists():
+        if not force:
+            raise NeuroreviewError(f"{out} already exists; use --force to replace it")
+        if not (target / RECORD).is_file():
+            raise NeuroreviewError(
+                f"{out} exists and holds no {RECORD}; --force only replaces an earlier analysis"
+            )
+    return target
+
+
+# --- the analysis --------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """A fitted, corrected analysis and its clusters, ready to be recorded and written."""
+
+    estimator: CBMAEstimator
+    result: CBMAResult
+    estimator_settings: dict[str, Any]
+    fwe: dict[str, Any] | None
+    clusters: pd.DataFrame
+    selection: dict[str, Any]
+    cluster_ids: NDArray[np.int16]
+
+
+def perform(
+    coordinates: CoordinateSet,
+    settings: Settings,
+    timer: Timer,
+    progress: Progress | None = None,
+) -> Outcome:
+    """Fit, correct (Monte Carlo FWE when asked, then FDR) and find the clusters.
+
+    Without ``progress`` the fit shows a status line and the Monte Carlo a bar of its own; with
+    it (a caller's live display, which cannot nest another) the Monte Carlo adds a task to it.
+    """
+    from neuroreview.cbma.inference import correct_fdr
+
+    settings.check_sample_sizes(coordinates.missing_sample_sizes())
+    estimator = settings.estimator()
+    status = (
+        console.status(f"fitting {settings.method.upper()}")
+        if progress is None
+        else contextlib.nullcontext()
+    )
+    with timer.step("fit"), status:
+        result = estimator.fit(coordinates)
+    estimator_settings = jsonable(dict(result.settings))
+    fwe = None
+    if settings.fwe:
+        with timer.step("fwe_montecarlo"):
+            result, fwe = correct_fwe(result, settings, progress)
+    with timer.step("fdr"):
+        result = correct_fdr(result, alpha=settings.alpha)
+    with timer.step("clusters"):
+        clusters, selection, cluster_ids = find_clusters(result, settings)
+    return Outcome(estimator, result, estimator_settings, fwe, clusters, selection, cluster_ids)
+
+
+def analysis_record(
+    outcome: Outcome,
+    settings: Settings,
+    coordinates: CoordinateSet,
+    studies: list[Study],
+    inputs: dict[str, Any],
+) -> dict[str, Any]:
+    """What ``analysis.json`` holds (the timings are added when it is written)."""
+    record = {
+        "neuroreview_version": __version__,
+        "inputs": inputs,
+        "n_studies": sum(1 for s in studies if s.analyses),
+        "n_experiments": coordinates.n_experiments,
+        "n_foci": coordinates.n_foci,
+        "experiments": experiments(coordinates),
+        "method": settings.method,
+        "estimator": outcome.estimator_settings,
+        "null_mask": settings.null_mask,
+        "n_null_voxels": int(len(outcome.estimator.space.null_ijk())),
+        "fwe": outcome.fwe,
+        "fdr": {"alpha": settings.alpha},
+        "clusters": {
+            **outcome.selection,
+            "file": CLUSTERS,
+            "image": CLUSTER_IMAGE,
+            "n_clusters": n_clusters(outcome.clusters),
+        },
+        "maps": [f"{name}.nii.gz" for name in sorted(outcome.result.maps)],
+        "versions": versions(),
+        "methods": " ".join(outcome.result.descriptions),
+    }
+    attribution = neurosynth_attribution(studies)
+    if attribution:
+        record["attribution"] = attribution
+    return record
+
+
+def correct_fwe(
+    result: CBMAResult, settings: Settings, progress: Progress | None = None
+) -> tuple[CBMAResult, dict[str, Any]]:
+    """Monte Carlo FWE with a progress bar over iterations; returns what analysis.json records."""
+    from neuroreview.cbma.inference import correct_fwe_montecarlo
+
+    columns = (
+        TextColumn("Monte Carlo"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    own = progress is None
+    with (
+        Progress(*columns, console=console, transient=True)
+        if own
+        else contextlib.nullcontext(progress)
+    ) as shown:
+        label = "iterations" if own else f"  {settings.method.upper()} Monte Carlo"
+        task = shown.add_task(label, total=settings.iterations)
+        try:
+            corrected = correct_fwe_montecarlo(
+                result,
+                voxel_thresh=settings.voxel_thresh,
+                n_iters=settings.iterations,
+                seed=settings.seed,
+                n_jobs=settings.jobs,
+                progress=_advance(shown, task),
+                early_stop=settings.early_stop,
+            )
+        finally:
+            if not own:
+                shown.remove_task(task)
+    applied = corrected.settings
+    record = {
+        "voxel_thresh": settings.voxel_thresh,
+        "cluster_forming_stat": applied["cluster_forming_threshold"],
+        "n_iters_requested": settings.iterations,
+        "n_iters_run": applied["n_iters_run"],
+        "stopped_early": applied["stopped_early"],
+        "early_stop": jsonable(applied["early_stop"]),
+        "seed": settings.seed,
+        "n_jobs": settings.jobs,
+    }
+    return corrected, record
+
+
+def _advance(progress: Progress, task: Any) -> Callable[[int], None]:
+    def report(done: int) -> None:
+        progress.update(task, completed=done)
+
+    return report
+
+
+def find_clusters(
+    result: CBMAResult, settings: Settings
+) -> tuple[pd.DataFrame, dict[str, Any], NDArray[np.int16]]:
+    """The clusters table, what it lists (for analysis.json), and its clusters' voxels."""
+    from neuroreview.cbma.clusters import (
+        CLUSTER_FWE_MAP,
+        cluster_id_volume,
+        clusters_at_voxel_threshold,
+        clusters_for_correction,
+        suprathreshold_voxels,
+        surviving_voxels,
+    )
+    from neuroreview.space.atlas import aal3_labeler
+
+    labeler = aal3_labeler()
+    threshold = f"cluster-forming threshold p < {settings.voxel_thresh:g}"
+    if settings.fwe:
+        selection = {
+            "selection": f"clusters with cluster-level (size) FWE p < {settings.alpha:g}, "
+            f"{threshold}",
+            "corrected_map": CLUSTER_FWE_MAP,
+            "alpha": settings.alpha,
+            "peaks_map": "z",
+            "labels": "AAL3 (Rolls et al., 2020); nearest label within 5 mm, distance in brackets",
+        }
+        table = clusters_for_correction(result, CLUSTER_FWE_MAP, settings.alpha, labeler=labeler)
+        included = surviving_voxels(result, CLUSTER_FWE_MAP, settings.alpha)
+        return table, selection, cluster_id_volume(table, included, result.space.grid)
+    selection = {
+        "selection": f"uncorrected: every cluster at the {threshold}; no FWE correction was "
+        "run (--no-fwe)",
+        "corrected_map": None,
+        "alpha": None,
+        "peaks_map": "z",
+        "labels": "AAL3 (Rolls et al., 2020); nearest label within 5 mm, distance in brackets",
+    }
+    table = clusters_at_voxel_threshold(result, settings.voxel_thresh, labeler=labeler)
+    included = suprathreshold_voxels(result, settings.voxel_thresh)
+    return table, selection, cluster_id_volume(table, included, result.space.grid)
+
+
+# --- output --------------------------------------------------------------------------------
+
+
+def experiments(coordinates: CoordinateSet) -> list[dict[str, Any]]:
+    counts = coordinates.experiment_starts[1:] - coordinates.experiment_starts[:-1]
+    return [
+        {
+            "id": experiment,
+            "n_foci": int(n),
+            "sample_size": None if math.isnan(size) else float(size),
+        }
+        for experiment, n, size in zip(
+            coordinates.experiment_ids, counts, coordinates.sample_sizes, strict=True
+        )
+    ]
+
+
+def n_clusters(clusters: pd.DataFrame) -> int:
+    return int((~clusters["subpeak"]).sum())
+
+
+def versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for package in RECORDED_PACKAGES:
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            found[package] = "not installed"
+    found["neuroreview"] = __version__
+    return found
+
+
+def jsonable(value: Any) -> Any:
+    """Settings as plain JSON values (numpy scalars and arrays become numbers and lists)."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return value
+
+
+def write_folder(folder: Path, outcome: Outcome, record: dict[str, Any], timer: Timer) -> None:
+    import json
+
+    from neuroreview.io.atomic import atomic_write_text
+    from neuroreview.io.maps import write_cluster_table, write_cluster_volume, write_maps
+
+    with timer.step("write"):
+        write_maps(outcome.result, folder)
+        write_cluster_table(outcome.clusters, folder / CLUSTERS)
+        write_cluster_volume(outcome.cluster_ids, outcome.result.space.grid, folder / CLUSTER_IMAGE)
+    text = json.dumps({**record, "timings_s": timer.seconds}, indent=2, allow_nan=False)
+    atomic_write_text(folder / RECORD, text + "\n")
+
+
+def publish(target: Path, force: bool, write: Callable[[Path], None]) -> None:
+    """Write into a hidden sibling folder, then rename it to ``target`` in one step.
+
+    An earlier analysis at ``target`` (only with --force) is moved aside first and deleted once
+    the new folder is in place, or moved back if the swap fails. The target is checked again
+    here: something may have appeared there while the analysis ran.
+    """
+    writable_target(target, force)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tag = uuid.uuid4().hex
+    staging = target.with_name(f".{target.name}.{tag}.partial")
+    retired = target.with_name(f".{target.name}.{tag}.old")
+    staging.mkdir()
+    try:
+        write(staging)
+        if target.exists():
+            target.rename(retired)
+            try:
+                staging.rename(target)
+            except BaseException:
+                retired.rename(target)
+                raise
+            shutil.rmtree(retired)
+        else:
+            staging.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
