@@ -295,6 +295,21 @@ def test_quantile_interval_width() -> None:
     assert narrow < wide / 5  # the interval shrinks like 1 / sqrt(n)
 
 
+def test_quantile_interval_is_the_order_statistic_interval_by_hand() -> None:
+    """n = 1000 draws, 95th percentile, 95% confidence: the distribution-free interval runs
+    from the 936th to the 964th order statistic. Its exact coverage, P(936 <= B <= 963) for
+    B ~ Binomial(1000, 0.95), is 0.958 >= 0.95 (and the narrower 937..963 would cover < 0.95).
+    With the values 1..1000 the width is 964 - 936 = 28 and the estimate X(950) = 950."""
+    from scipy import stats
+
+    stop = EarlyStop(tolerance=0.01, confidence=0.95, alpha=0.05)
+    values = np.random.default_rng(3).permutation(np.arange(1.0, 1001.0))
+    assert stop.relative_width(values) == pytest.approx(28 / 950, rel=1e-12)
+    binomial = stats.binom(1000, 0.95)
+    assert binomial.cdf(963) - binomial.cdf(935) == pytest.approx(0.95810, abs=1e-5)
+    assert binomial.cdf(962) - binomial.cdf(936) < 0.95
+
+
 def test_bad_arguments_are_refused() -> None:
     with pytest.raises(ValueError, match="n_iters"):
         run_null(pain_problem(), 0, seed=1)

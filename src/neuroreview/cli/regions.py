@@ -11,15 +11,17 @@ import math
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.table import Table
 
 from neuroreview.cli.common import console, friendly_errors
 from neuroreview.errors import NeuroreviewError
 from neuroreview.store import DEFAULT_DATABASE, Repository
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Separates study ids (and cluster ids) inside one TSV cell.
 ID_SEPARATOR = ";"
@@ -127,6 +129,8 @@ def _load_builtin() -> tuple[list, str]:
 
 def _exclusions(vote_exclusions, effect_exclusions) -> pd.DataFrame:
     """One table of everything left out: what, whose, why, and whether it was a vote or an effect."""
+    import pandas as pd
+
     rows = [
         ("vote", e.study_id, e.item, e.reason.value, e.region or "") for e in vote_exclusions
     ] + [("effect", e.study_id, e.item, e.reason, e.region or "") for e in effect_exclusions]
