@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,39 @@ def test_counts(corpus, exclusions):
     assert sum(len(s.region_findings) for s in corpus) == 96
     assert len(exclusions) == 37
     assert sum(a.direction is not Direction.UNKNOWN for a in analyses) == 1
+
+
+def test_timing_and_exposure_counts_match_readme(corpus):
+    timings = Counter(s.timing.value for s in corpus)
+    assert timings == {
+        "during": 11,
+        "just_after": 2,
+        "hours": 3,
+        "days": 5,
+        "before": 4,
+        "unknown": 22,
+    }
+    exposures = Counter(s.exposure.value for s in corpus)
+    assert exposures == {"single_dose": 40, "chronic_use": 4, "unknown": 3}
+    readme = " ".join((builtin_corpus_dir() / "README.md").read_text(encoding="utf-8").split())
+    assert "Timing: 11 during, 2 just after, 3 hours, 5 days after the dose, 4 `before`" in readme
+    assert "22 unknown" in readme
+    assert "Exposure: 40 single dose" in readme
+
+
+def test_known_direction_share_matches_readme(corpus):
+    analyses = [a for s in corpus for a in s.analyses]
+    known = [a for a in analyses if a.direction is not Direction.UNKNOWN]
+    assert (len(known), len(analyses)) == (1, 20)
+    share = round(100 * len(known) / len(analyses))
+    assert share == 5
+    readme = (builtin_corpus_dir() / "README.md").read_text(encoding="utf-8")
+    line = f"Coordinate analyses with a known direction: {len(known)} of {len(analyses)} ({share}%)"
+    assert line in readme
+    for analysis in known:
+        # a known direction names the page that states the table's contrast
+        if analysis.id.startswith("ns-"):
+            assert "Contrast and direction read on: " in (analysis.notes or ""), analysis.id
 
 
 def test_every_study_has_population_modality_timing_and_provenance(corpus):
@@ -135,3 +169,27 @@ def test_build_is_deterministic(tmp_path, shared_data):
         first = (tmp_path / "a" / name).read_bytes()
         assert first == (tmp_path / "b" / name).read_bytes(), name
         assert first == (shipped / name).read_bytes(), f"{name} is stale: rerun the tool"
+
+
+def test_analysis_src_reaches_notes_and_is_required(tmp_path, shared_data):
+    if not (shared_data / "ketamine").is_dir():
+        pytest.skip("raw ketamine files are absent")
+    import shutil
+
+    import yaml
+
+    tool = _tool()
+    curation = tmp_path / "studies"
+    shutil.copytree(ROOT / "curation" / "ketamine" / "studies", curation)
+    path = curation / "liao2011.yaml"
+    entry = yaml.safe_load(path.read_text(encoding="utf-8"))
+    entry["analyses"][15082] = {"direction": "decrease", "contrast": "users < controls"}
+    path.write_text(yaml.safe_dump(entry), encoding="utf-8")
+    with pytest.raises(SystemExit, match="no src"):
+        tool.build(tmp_path / "a", shared_data, curation)
+    entry["analyses"][15082]["src"] = "https://example.org/table2"
+    path.write_text(yaml.safe_dump(entry), encoding="utf-8")
+    studies = tool.build(tmp_path / "b", shared_data, curation)
+    (analysis,) = [a for s in studies for a in s.analyses if a.id == "ns-15082"]
+    assert analysis.direction is Direction.DECREASE
+    assert "Contrast and direction read on: https://example.org/table2." in analysis.notes

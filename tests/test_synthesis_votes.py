@@ -210,3 +210,12 @@ def test_default_locator_is_the_aal3_atlas():
     pytest.importorskip("neuroreview.space.atlas")
     corpus = [study("a", analyses=[analysis("a1", "increase", [(4.0, 22.0, -8.0)])])]
     assert count_votes(corpus).studies == {("sgacc", "increase"): ("a",)}
+
+
+def test_timing_groups_keep_baseline_predictors_apart():
+    """A scan before the dose is neither an acute nor a later effect of the drug."""
+    assert Timing.parse("baseline") is Timing.BEFORE
+    assert timing_group(Timing.BEFORE) is TimingGroup.BASELINE
+    assert timing_group(Timing.JUST_AFTER) is TimingGroup.ACUTE
+    assert timing_group(Timing.WEEKS) is TimingGroup.LATER
+    assert timing_group(Timing.UNKNOWN) is TimingGroup.UNKNOWN

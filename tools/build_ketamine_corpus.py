@@ -211,8 +211,12 @@ class Builder:
                 raise SystemExit(f"{entry['id']}: Neurosynth table {table_id} is not curated")
             spec = curated.pop(table_id)
             direction = spec.get("direction", "unknown")
+            if direction != "unknown" and not spec.get("src"):
+                raise SystemExit(f"{entry['id']}: table {table_id} has a direction but no src")
             note = f"Neurosynth v0.7 table {table_id} (table {rows[0]['table_num']}, PMID {pmid});"
-            note += " automatically extracted peaks, contrast not recorded."
+            note += " automatically extracted peaks (Neurosynth records no contrast)."
+            if spec.get("src"):
+                note += f" Contrast and direction read on: {spec['src']}."
             if direction == "unknown":
                 note += f" Direction unknown: {spec['settle']}."
             result.append(

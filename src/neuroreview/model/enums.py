@@ -152,13 +152,16 @@ class Direction(LabelledEnum):
 
 
 class Timing(LabelledEnum):
-    """Scan time relative to the dose: during it, just after it, within hours, or days later.
+    """Scan time relative to the dose: before it, during it, just after it, hours, days or weeks later.
 
     "Just after" (the first hour or so after an infusion ends) is its own value because reviews
     group it with "during" as the acute effect, while scans hours to days later show the
-    sustained (antidepressant) effect.
+    sustained (antidepressant) effect. "Before" is for studies scanned only before the dose
+    (baseline predictors of response): their findings are not effects of the drug, and saying
+    so is more than "unknown". A study scanned before and after takes its post-dose time.
     """
 
+    BEFORE = "before"
     DURING = "during"
     JUST_AFTER = "just_after"
     HOURS = "hours"
@@ -169,6 +172,10 @@ class Timing(LabelledEnum):
     @classmethod
     def synonyms(cls) -> dict[str, str]:
         return {
+            "baseline": "before",
+            "pre-dose": "before",
+            "before dosing": "before",
+            "pretreatment": "before",
             "during infusion": "during",
             "acute": "during",
             "post infusion": "just_after",

@@ -70,8 +70,10 @@ class PopulationGroup(StrEnum):
 
 class TimingGroup(StrEnum):
     """Acute (scanned during the dose) vs later (hours to weeks after it): the psychotomimetic
-    state and the antidepressant window are different questions."""
+    state and the antidepressant window are different questions. Baseline (scanned only before
+    the dose) findings predict response; they are not drug effects and are kept apart."""
 
+    BASELINE = "baseline"
     ACUTE = "acute"
     LATER = "later"
     UNKNOWN = "unknown"
@@ -88,7 +90,9 @@ def population_group(population: Population) -> PopulationGroup:
 
 
 def timing_group(timing: Timing) -> TimingGroup:
-    """Acute: during or just after dosing; later: hours to weeks after; else unknown."""
+    """Acute: during or just after dosing; later: hours to weeks after; baseline: before it."""
+    if timing is Timing.BEFORE:
+        return TimingGroup.BASELINE
     if timing in (Timing.DURING, Timing.JUST_AFTER):
         return TimingGroup.ACUTE
     if timing is Timing.UNKNOWN:
