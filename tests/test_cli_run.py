@@ -165,7 +165,7 @@ def test_summary_records_steps_counts_seeds_and_timings(default_run):
         "methods": ["ale", "mkda"],
     }
     steps = summary["steps"]
-    assert list(steps) == ["load", "select", "ale", "mkda", "regions"]
+    assert list(steps) == ["load", "select", "ale", "mkda", "regions", "decode", "report"]
     assert all(step["status"] == "run" for step in steps.values())
     select = steps["select"]
     assert select["left_out_by_reason"] == {"no coordinates": 3, "exposure": 2, "unknown space": 1}

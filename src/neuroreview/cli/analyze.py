@@ -9,7 +9,6 @@ Ctrl-C never leaves a half-written folder where the results are expected.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +38,7 @@ from neuroreview.cli.corpus import (
     YearToOption,
 )
 from neuroreview.errors import NeuroreviewError
+from neuroreview.io.hashing import file_sha256
 from neuroreview.store import DEFAULT_DATABASE
 
 if TYPE_CHECKING:
@@ -198,7 +198,7 @@ def _read_files(paths: list[Path], fmt: ImportFormat, filters: dict[str, Any]) -
             f"{given[0]} selects studies in the store; with INPUT files, edit the files instead"
         )
     studies = read_inputs(paths, fmt.value)
-    files = [{"path": str(p), "sha256": _sha256(p), "bytes": p.stat().st_size} for p in paths]
+    files = [{"path": str(p), "sha256": file_sha256(p), "bytes": p.stat().st_size} for p in paths]
     return _Inputs(studies, {"files": files, "format": fmt.value})
 
 
@@ -247,14 +247,6 @@ def _read_store(db: str, filters: dict[str, Any]) -> _Inputs:
             kept.append(s.model_copy(update={"analyses": analyses}))
     used = {option.lstrip("-"): value for option, value in filters.items() if value is not None}
     return _Inputs(kept, {"store": url, "filters": used, "study_ids": [s.id for s in kept]})
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # --- output --------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from neuroreview import __version__
-from neuroreview.cli import analyze, corpus, label, regions, run
+from neuroreview.cli import analyze, corpus, decode, label, regions, report, run
 from neuroreview.cli.common import state
 
 app = typer.Typer(
@@ -44,6 +44,8 @@ app.command("analyze")(analyze.analyze)
 app.command("run")(run.run)
 app.command("label", context_settings=label.CONTEXT_SETTINGS)(label.label)
 app.command("regions")(regions.regions)
+app.command("report")(report.report)
+app.command("decode")(decode.decode)
 
 
 def main() -> None:

@@ -3,7 +3,8 @@
 It loads a corpus into a fresh store and writes its summary, picks the coordinate studies of the
 review question (by exposure), meta-analyses them with ALE and MKDA density (Monte Carlo FWE),
 and runs the region synthesis with the ALE clusters as coordinate evidence, all as steps of one
-progress display. ``summary.json`` records every step, run or skipped and why, with its counts,
+progress display, and ends with ``report.html``, the self-contained report of all of it
+(:mod:`neuroreview.report`). ``summary.json`` records every step, run or skipped and why, with its counts,
 seed and time, so the run can be repeated and checked.
 """
 
@@ -45,6 +46,9 @@ DEFAULT_JOBS = 1
 CBMA_METHODS = ("ale", "mkda")
 LABELS = {"ale": "ALE", "mkda": "MKDA density"}
 REGIONS_FOLDER = "regions"
+DECODE_FOLDER = "decode"
+#: The report the run ends with, and the folder of its figures and derived tables.
+REPORT_FILE, REPORT_FOLDER = "report.html", "report"
 #: Why a study is not in the coordinate meta-analyses, in the order the reasons are checked.
 NO_COORDINATES, EXPOSURE, UNKNOWN_SPACE = "no coordinates", "exposure", "unknown space"
 
@@ -103,7 +107,7 @@ def run(
     out.mkdir(parents=True, exist_ok=True)
     record = _Record()
     with _progress() as progress:
-        overall = progress.add_task("loading the corpus", total=5)
+        overall = progress.add_task("loading the corpus", total=7)
         with record.step("load"):
             studies, origin = _load(corpus, db, out)
             summary = summarize_corpus(studies)
@@ -123,20 +127,30 @@ def run(
         with record.step("regions"):
             record.steps["regions"].update(_regions_step(selection, clusters_folder, out))
         record.folders.append(REGIONS_FOLDER)
+        progress.update(overall, advance=1, description="functional decoding")
+        with record.step("decode"):
+            record.steps["decode"].update(_decode_step(out, record))
+        record.folders.append(DECODE_FOLDER)
+        progress.update(overall, advance=1, description="report")
+        document = _summary_document(origin, summary, selection, record, iterations, seed, jobs)
+        document["attribution"] = _attribution(studies)
+        if document["attribution"] is None:
+            del document["attribution"]
+        # The report reads the summary from disk like `neuroreview report` does; the summary is
+        # written again once the report step is recorded in it.
+        _write_json(out / "summary.json", document)
+        with record.step("report"):
+            record.steps["report"].update(_report_step(out))
+        document["timings_s"] = {name: step.get("seconds") for name, step in record.steps.items()}
+        _write_json(out / "summary.json", document)
         progress.update(overall, advance=1, description="done")
-
-    document = _summary_document(origin, summary, selection, record, iterations, seed, jobs)
-    document["attribution"] = _attribution(studies)
-    if document["attribution"] is None:
-        del document["attribution"]
-    _write_json(out / "summary.json", document)
     _print_summary(summary, origin)
     _print_steps(record, out)
     if "attribution" in document:
         console.print(document["attribution"], markup=False, highlight=False)
     console.print(
-        f"results written to {out}/ ({', '.join([*written, 'summary.json'])}, "
-        f"{', '.join(f'{name}/' for name in record.folders)})",
+        f"results written to {out}/ ({', '.join([*written, 'summary.json', REPORT_FILE])}, "
+        f"{', '.join(f'{name}/' for name in [*record.folders, REPORT_FOLDER])})",
         markup=False,
         highlight=False,
     )
@@ -388,6 +402,22 @@ def _remove_earlier(folder: Path) -> None:
         shutil.rmtree(folder)
 
 
+def _decode_step(out: Path, record: _Record) -> dict[str, Any]:
+    """Neurosynth topics of the maps, surviving clusters and converging regions of the run."""
+    from neuroreview.cli._decode_run import decode_step
+
+    methods_run = [m for m in CBMA_METHODS if record.steps[m]["status"] == "run"]
+    return decode_step(out, methods_run, REGIONS_FOLDER)
+
+
+def _report_step(out: Path) -> dict[str, Any]:
+    """report.html from the files just written, so it shows exactly what the folder holds."""
+    from neuroreview.report.build import PROVENANCE, build_report
+
+    report = build_report(out)
+    return {"file": report.name, "folder": REPORT_FOLDER, "provenance": PROVENANCE}
+
+
 def _regions_step(selection: Selection, clusters_folder: Path | None, out: Path) -> dict[str, Any]:
     """Votes and the convergence table of the reviewed studies, with the ALE clusters."""
     from neuroreview.cli.regions import _exclusions, _write
@@ -564,3 +594,21 @@ def _print_steps(record: _Record, out: Path) -> None:
         markup=False,
         highlight=False,
     )
+    decode = record.steps.get("decode")
+    if decode is not None:
+        console.print(
+            f"decoding: {decode['n_maps']} maps, {decode['n_clusters']} clusters and "
+            f"{decode['n_regions']} converging regions against {decode['topics']}"
+            + (f"; {decode['n_not_decoded']} not decoded" if decode["n_not_decoded"] else "")
+            + f" -> {out / decode['folder']}/",
+            markup=False,
+            highlight=False,
+        )
+    report = record.steps.get("report")
+    if report is not None:
+        console.print(
+            f"report: {out / report['file']} (figures and tables in {out / report['folder']}/, "
+            f"provenance in {out / report['provenance']})",
+            markup=False,
+            highlight=False,
+        )

@@ -1,0 +1,165 @@
+"""The decode step of ``neuroreview run``: what the changed regions do, in Neurosynth's topics.
+
+Three kinds of target, each decoded into a ranked topic table in ``DIR/decode/``:
+
+* the z map of each meta-analysis that ran (continuous decoding: spatial correlation with each
+  topic's association map), whether or not a cluster survived, since the map's shape is still
+  informative and the report says how thin it is;
+* each cluster that survived cluster-level FWE (region decoding on the cluster's voxels);
+* each *converging* region of the region synthesis: at least :data:`MIN_AGREEING` studies report
+  a change in the same direction (region decoding on the region's AAL3 mask).
+
+``decode/index.tsv`` lists every target, with the table it was written to or, when it could not
+be decoded (a network without an AAL3 mask, a region no Neurosynth study reports), why not. The
+report reads that index, so ``neuroreview report`` shows the same interpretation without
+decoding again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+DECODE_FOLDER = "decode"
+INDEX = "index.tsv"
+#: Studies agreeing on a direction before a region counts as converging: one study is a report,
+#: two that agree are the least that can be called convergence.
+MIN_AGREEING = 2
+INDEX_COLUMNS = (
+    "kind",
+    "target",
+    "source",
+    "file",
+    "n_voxels",
+    "n_studies_selected",
+    "top_topic",
+    "top_label",
+    "note",
+)
+METHOD_LABELS = {"ale": "ALE", "mkda": "MKDA density"}
+
+
+@dataclass
+class _Entry:
+    kind: str
+    target: str
+    source: str
+    file: str = ""
+    n_voxels: int | str = ""
+    n_selected: int | str = ""
+    top_topic: str = ""
+    top_label: str = ""
+    note: str = ""
+
+    def row(self) -> list[str]:
+        return [
+            self.kind,
+            self.target,
+            self.source,
+            self.file,
+            str(self.n_voxels),
+            str(self.n_selected),
+            self.top_topic,
+            self.top_label,
+            self.note,
+        ]
+
+
+def converging_regions(convergence: pd.DataFrame) -> list[tuple[str, str, str]]:
+    """(region id, name, majority direction) of regions where enough studies agree."""
+    found: list[tuple[str, str, str]] = []
+    seen: set[str] = set()
+    for row in convergence.itertuples(index=False):
+        if row.region in seen:
+            continue
+        increase, decrease = int(row.increase), int(row.decrease)
+        if max(increase, decrease) < MIN_AGREEING or increase == decrease:
+            continue
+        seen.add(row.region)
+        found.append((row.region, row.name, "increase" if increase > decrease else "decrease"))
+    return found
+
+
+def decode_step(out: Path, methods_run: list[str], regions_folder: str) -> dict[str, Any]:
+    """Decode the run's maps, clusters and converging regions into ``out/decode/``."""
+    import numpy as np
+    import pandas as pd
+
+    from neuroreview.decode import decode_map, decode_region, load_topic_maps
+    from neuroreview.decode.region import RegionDecodingError
+    from neuroreview.decode.volumes import load_image, map_on_grid
+    from neuroreview.io.atomic import atomic_write_text
+    from neuroreview.io.maps import read_cluster_volume
+    from neuroreview.synthesis.regions import region_mask
+
+    folder = out / DECODE_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.tsv"):
+        old.unlink()
+    maps = load_topic_maps()
+    entries: list[_Entry] = []
+
+    def write(entry: _Entry, table: pd.DataFrame, name: str) -> None:
+        path = folder / name
+        atomic_write_text(path, table.to_csv(sep="\t", index=False, float_format="%.6g"))
+        entry.file = f"{DECODE_FOLDER}/{name}"
+        entry.top_topic, entry.top_label = str(table["topic"].iloc[0]), str(table["label"].iloc[0])
+        entries.append(entry)
+
+    def region_entry(entry: _Entry, mask: np.ndarray, name: str) -> None:
+        entry.n_voxels = int(mask.sum())
+        try:
+            decoded = decode_region(mask)
+        except RegionDecodingError as error:
+            entry.note = "; ".join(filter(None, [entry.note, f"not decoded: {error}"]))
+            entries.append(entry)
+            return
+        entry.n_selected = decoded.n_selected
+        write(entry, decoded.table, name)
+
+    for method in methods_run:
+        label = METHOD_LABELS.get(method, method)
+        z_path = out / method / "z.nii.gz"
+        values = map_on_grid(load_image(z_path), source=str(z_path))
+        decoded = decode_map(values, maps)
+        entry = _Entry("map", f"{label} z map", f"{method}/z.nii.gz", n_voxels=decoded.n_voxels)
+        entry.note = "spatial correlation (Pearson r) with each topic's association z map"
+        write(entry, decoded.table, f"map_{method}.tsv")
+        clusters = read_cluster_volume(out / method / "clusters.nii.gz")
+        for cluster_id in range(1, int(clusters.max()) + 1):
+            entry = _Entry(
+                "cluster",
+                f"{label} cluster {cluster_id}",
+                f"{method}/clusters.nii.gz#{cluster_id}",
+                note="surviving cluster (cluster-level FWE); studies with a focus in it",
+            )
+            region_entry(entry, clusters == cluster_id, f"cluster_{method}_{cluster_id}.tsv")
+
+    convergence = pd.read_csv(out / regions_folder / "convergence.tsv", sep="\t")
+    for region, name, direction in converging_regions(convergence):
+        entry = _Entry("region", name, f"{regions_folder}/convergence.tsv#{region}")
+        try:
+            mask = region_mask(region)
+        except ValueError as error:
+            entry.note = f"converging region, majority direction {direction}; not decoded: {error}"
+            entries.append(entry)
+            continue
+        entry.note = f"converging region, majority direction {direction}"
+        region_entry(entry, mask, f"region_{region}.tsv")
+
+    lines = ["\t".join(INDEX_COLUMNS)] + ["\t".join(e.row()) for e in entries]
+    atomic_write_text(folder / INDEX, "\n".join(lines) + "\n")
+    return {
+        "folder": DECODE_FOLDER,
+        "index": f"{DECODE_FOLDER}/{INDEX}",
+        "n_maps": sum(e.kind == "map" for e in entries),
+        "n_clusters": sum(e.kind == "cluster" and bool(e.file) for e in entries),
+        "n_regions": sum(e.kind == "region" and bool(e.file) for e in entries),
+        "n_not_decoded": sum(not e.file for e in entries),
+        "min_agreeing_studies": MIN_AGREEING,
+        "topics": f"Neurosynth v0.7 LDA50, {len(maps.topic_ids)} topics",
+    }

@@ -1,0 +1,359 @@
+"""The report's figures: brain maps with nilearn, the region heatmap and forest with matplotlib.
+
+Each figure is saved beside the report as PNG and SVG (for a manuscript) through
+:func:`neuroreview.io.figures.save_figure`, so a rerun writes the same bytes, and embedded in the
+HTML as a ``data:`` URI of the PNG, so the report opens anywhere without a network or the files
+beside it. Figures are drawn on Agg canvases without pyplot: no window, no display needed.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import gc
+import sys
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+from xml.sax.saxutils import escape
+
+import numpy as np
+
+from neuroreview.report.context import Analysis, Table
+from neuroreview.report.sentences import number
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+#: z of the cluster-forming threshold p < 0.001 (one-sided), for the uncorrected fallback map.
+Z_P001 = 3.090232306167813
+#: Cell colours of the heatmap by direction (matplotlib colormap names).
+DIRECTION_CMAPS = {"increase": "Reds", "decrease": "Blues", "no_change": "Greys"}
+DIRECTION_SIGNS = {"increase": "+", "decrease": "−", "no_change": "="}
+
+
+@dataclass(frozen=True)
+class ReportFigure:
+    """A figure as the report uses it: files beside the report and the PNG as a data URI."""
+
+    name: str
+    caption: str
+    alt: str
+    png: str
+    svg: str
+    data_uri: str
+
+
+def _agg() -> None:
+    """Draw off-screen: choose Agg unless the caller already chose a backend through pyplot."""
+    import matplotlib
+
+    if "matplotlib.pyplot" not in sys.modules:
+        matplotlib.use("Agg")
+
+
+def _new_figure(width: float, height: float) -> Figure:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height))
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def save(figure: Figure, out: Path, folder: str, name: str, caption: str, alt: str) -> ReportFigure:
+    """Write ``name``.png and .svg into ``out/folder``; return the figure with its data URI."""
+    from neuroreview.io.figures import save_figure
+
+    png = save_figure(figure, out / folder / f"{name}.png")
+    save_figure(figure, out / folder / f"{name}.svg")
+    uri = "data:image/png;base64," + base64.b64encode(png.read_bytes()).decode("ascii")
+    return ReportFigure(name, caption, alt, f"{folder}/{name}.png", f"{folder}/{name}.svg", uri)
+
+
+# --- brain maps ----------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _frozen_heap() -> Iterator[None]:
+    """Let nilearn's many ``gc.collect()`` calls skip the objects that exist already.
+
+    nilearn collects garbage every time it reads image data (11 times per figure); in a process
+    that has run a whole review each collection walks every live object, which took 2.7 of the
+    report's 10 s. Freezing moves those objects out of the collector's view for the duration;
+    garbage made while drawing is still collected.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def brain_figures(analysis: Analysis, out: Path, folder: str) -> list[ReportFigure]:
+    """Glass brain and orthogonal slices of one meta-analysis.
+
+    With surviving clusters: the z map inside them, outlined, sliced through the first peak.
+    Without: the uncorrected map at the cluster-forming threshold (z > 3.09, p < 0.001), said so in
+    the title and caption, so a reader sees where the sub-threshold signal lies and that it is
+    not a finding.
+    """
+    import nibabel
+
+    _agg()
+    from nilearn import plotting
+
+    source = out / analysis.step.get("folder", analysis.method)
+    z_image = nibabel.load(source / "z.nii.gz")
+    clusters_image = nibabel.load(source / "clusters.nii.gz")
+    z = np.asarray(z_image.get_fdata(), dtype=np.float32)
+    in_clusters = np.asarray(clusters_image.dataobj) > 0
+    peaks = analysis.peaks()
+    alpha = number(analysis.step.get("alpha", 0.05))
+    if peaks:
+        shown = np.where(in_clusters, z, 0.0)
+        what = f"z in clusters surviving cluster-level FWE p < {alpha}"
+        title = f"{analysis.label}: FWE-corrected clusters"
+        cut = tuple(float(peaks[0][axis]) for axis in ("x", "y", "z"))
+    else:
+        shown = np.where(z > Z_P001, z, 0.0)
+        what = f"uncorrected z > 3.09 (p < 0.001); no cluster survived FWE p < {alpha}"
+        title = f"{analysis.label}: uncorrected p < 0.001, no FWE cluster"
+        cut = None
+    image = nibabel.Nifti1Image(shown, z_image.affine)
+    vmax = float(shown.max()) if shown.max() > 0 else Z_P001 + 1
+    label = analysis.label
+    figures = []
+    with warnings.catch_warnings(), _frozen_heap():
+        warnings.simplefilter("ignore")
+        figure = _new_figure(9.0, 3.2)
+        plotting.plot_glass_brain(
+            image,
+            figure=figure,
+            display_mode="lzry",
+            colorbar=True,
+            plot_abs=False,
+            threshold=1e-6,
+            vmin=0,
+            vmax=vmax,
+            cmap="YlOrRd",
+            title=title,
+        )
+        figures.append(
+            save(
+                figure,
+                out,
+                folder,
+                f"{analysis.method}_glass_brain",
+                f"{label} glass brain: {what}. Map: {source.name}/z.nii.gz"
+                + (", clusters: clusters.nii.gz." if peaks else "."),
+                f"{label} glass brain",
+            )
+        )
+        figure = _new_figure(9.0, 3.2)
+        display = plotting.plot_stat_map(
+            image,
+            figure=figure,
+            cut_coords=cut,
+            colorbar=True,
+            threshold=1e-6,
+            vmin=0,
+            vmax=vmax,
+            cmap="YlOrRd",
+            draw_cross=False,
+            title=title,
+        )
+        if peaks:
+            display.add_contours(clusters_image, levels=[0.5], colors="black", linewidths=0.6)
+        where = (
+            f"sliced through the first cluster's peak ({', '.join(peaks[0][a] for a in 'xyz')})"
+            if peaks
+            else "slices chosen by nilearn"
+        )
+        figures.append(
+            save(
+                figure,
+                out,
+                folder,
+                f"{analysis.method}_slices",
+                f"{label} orthogonal slices on the MNI152 template, {where}: {what}.",
+                f"{label} orthogonal slices",
+            )
+        )
+    return figures
+
+
+# --- regions -------------------------------------------------------------------------------
+
+
+def heatmap(
+    counts: Table, regions: list[tuple[str, str]], out: Path, folder: str
+) -> ReportFigure | None:
+    """Regions (rows, in the convergence table's order) by population group and direction.
+
+    Each cell is the number of studies; the colour's hue is the direction (red increase, blue
+    decrease, grey no change) and its depth the count, so a region read one way by healthy
+    volunteers and the other by patients stands out.
+    """
+    from matplotlib import colormaps
+
+    from neuroreview.synthesis.votes import DIRECTIONS, PopulationGroup
+
+    _agg()
+    if not counts.rows or not regions:
+        return None
+    cells = {
+        (r["region"], r["direction"], r["population"]): int(r["studies"]) for r in counts.records()
+    }
+    groups = [g.value for g in PopulationGroup if any(k[2] == g.value for k in cells)]
+    directions = [d.value for d in DIRECTIONS]
+    columns = [(g, d) for g in groups for d in directions]
+    top = max(cells.values())
+    rgb = np.ones((len(regions), len(columns), 3))
+    figure = _new_figure(1.6 + 0.42 * len(columns) + 2.4, 1.4 + 0.28 * len(regions))
+    axes = figure.add_subplot()
+    for i, (region, _) in enumerate(regions):
+        for j, (group, direction) in enumerate(columns):
+            n = cells.get((region, direction, group), 0)
+            if n:
+                rgb[i, j] = colormaps[DIRECTION_CMAPS[direction]](0.3 + 0.7 * n / top)[:3]
+                dark = n / top > 0.5
+                axes.text(
+                    j,
+                    i,
+                    str(n),
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if dark else "black",
+                )
+    axes.imshow(rgb, aspect="auto", interpolation="nearest")
+    axes.set_yticks(range(len(regions)), [name for _, name in regions], fontsize=8)
+    axes.set_xticks(range(len(columns)), [DIRECTION_SIGNS[d] for _, d in columns], fontsize=9)
+    for k, group in enumerate(groups):
+        centre = k * len(directions) + (len(directions) - 1) / 2
+        axes.text(centre, -0.9, group, ha="center", va="bottom", fontsize=9, fontweight="bold")
+        if k:
+            axes.axvline(k * len(directions) - 0.5, color="black", linewidth=1)
+    axes.tick_params(length=0)
+    axes.set_title("Studies per region, direction and population", pad=22, fontsize=10)
+    axes.set_xlabel("+ increase   − decrease   = no change")
+    figure.tight_layout()
+    return save(
+        figure,
+        out,
+        folder,
+        "regions_heatmap",
+        "Studies per region (rows, strongest evidence first) reporting an increase (+, red), a "
+        "decrease (−, blue) or no change (=, grey), by population group. Counts: "
+        f"{counts.path}.",
+        "Heatmap of studies per region, direction and population",
+    )
+
+
+def effects_forest(pooled: list[dict[str, str]], out: Path, folder: str) -> ReportFigure | None:
+    """Pooled Hedges' g with its 95% CI per region and measure (one row each), k beside it."""
+    _agg()
+    if not pooled:
+        return None
+    figure = _new_figure(8.0, 1.4 + 0.4 * len(pooled))
+    axes = figure.add_subplot()
+    rows = np.arange(len(pooled), 0, -1)
+    for row, record in zip(rows, pooled, strict=True):
+        g, low, high = (float(record[c]) for c in ("g", "ci_low", "ci_high"))
+        axes.plot([low, high], [row, row], color="black", linewidth=1)
+        axes.plot([g], [row], marker="D", color="black")
+    labels = [f"{r['name']} ({r['measure']}), k = {r['k']}" for r in pooled]
+    axes.set_yticks(rows, labels, fontsize=8)
+    axes.axvline(0, color="grey", linestyle=":", linewidth=1)
+    axes.set_ylim(0.4, len(pooled) + 0.6)
+    axes.set_xlabel("pooled Hedges' g (95% CI), random effects (REML)")
+    figure.tight_layout()
+    return save(
+        figure,
+        out,
+        folder,
+        "effects_forest",
+        "Pooled effect size per region and measure (diamond) with its 95% confidence interval; "
+        "k studies each. Values: regions/convergence.tsv.",
+        "Forest plot of pooled effect sizes per region",
+    )
+
+
+# --- PRISMA ----------------------------------------------------------------------------------
+
+#: The PRISMA 2020 flow's boxes, top to bottom: (key of the count, text); exclusions beside.
+PRISMA_STEPS = (
+    ("identified", "Records identified"),
+    ("screened", "Records screened"),
+    ("assessed", "Full-text reports assessed for eligibility"),
+    ("included", "Studies included in the review"),
+)
+PRISMA_EXCLUSIONS = (
+    ("duplicates_removed", "Duplicates removed"),
+    ("excluded_screening", "Records excluded at title/abstract"),
+    ("excluded_full_text", "Reports excluded at full text"),
+)
+
+
+def prisma_svg(counts: dict[str, object]) -> str:
+    """The PRISMA 2020 flow diagram as inline SVG, from the screening counts.
+
+    ``counts`` holds the keys of :data:`PRISMA_STEPS` and :data:`PRISMA_EXCLUSIONS`;
+    ``full_text_reasons`` (reason -> count) lists why full texts were excluded. Drawn as SVG text,
+    not an image, so it stays sharp and its numbers can be searched and copied.
+    """
+    width, box_w, box_h, gap = 720, 300, 56, 34
+    parts = []
+    y = 10
+    reasons = counts.get("full_text_reasons") or {}
+    for index, (key, text) in enumerate(PRISMA_STEPS):
+        parts.append(_box(20, y, box_w, box_h, text, counts.get(key, "?")))
+        if index < len(PRISMA_EXCLUSIONS):
+            ex_key, ex_text = PRISMA_EXCLUSIONS[index]
+            lines = (
+                [f"{reason}: {n}" for reason, n in reasons.items()]
+                if ex_key == "excluded_full_text"
+                else []
+            )
+            parts.append(
+                _box(
+                    400, y, box_w, box_h + 16 * len(lines), ex_text, counts.get(ex_key, "?"), lines
+                )
+            )
+            parts.append(_arrow(20 + box_w, y + box_h / 2, 400, y + box_h / 2))
+            step = max(box_h + 16 * len(lines), box_h) + gap
+            parts.append(_arrow(20 + box_w / 2, y + box_h, 20 + box_w / 2, y + step))
+            y += step
+        else:
+            y += box_h
+    height = y + 10
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="PRISMA 2020 flow diagram" '
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" class="prisma">'
+        '<defs><marker id="arrow" markerWidth="8" markerHeight="8" refX="7" refY="4" '
+        'orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="#333"/></marker></defs>'
+        + "".join(parts)
+        + "</svg>"
+    )
+
+
+def _box(
+    x: float, y: float, w: float, h: float, text: str, n: object, lines: list[str] | None = None
+) -> str:
+    body = [
+        f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="4" fill="#f5f7fa" stroke="#333"/>',
+        f'<text x="{x + 10}" y="{y + 22}" font-size="14">{escape(text)}</text>',
+        f'<text x="{x + 10}" y="{y + 42}" font-size="14" font-weight="bold">(n = {escape(str(n))})</text>',
+    ]
+    for i, line in enumerate(lines or []):
+        body.append(
+            f'<text x="{x + 20}" y="{y + 60 + 16 * i}" font-size="12">{escape(line)}</text>'
+        )
+    return "".join(body)
+
+
+def _arrow(x1: float, y1: float, x2: float, y2: float) -> str:
+    return f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="#333" marker-end="url(#arrow)"/>'
