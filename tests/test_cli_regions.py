@@ -66,15 +66,22 @@ def test_prints_both_tables_and_counts_exclusions(db):
     )
 
 
-def test_out_writes_three_tsv_files(db, tmp_path):
+def test_out_writes_four_tsv_files(db, tmp_path):
     out = tmp_path / "regions"
     result = invoke("--db", db, "--out", out)
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == [
         "convergence.tsv",
+        "effects.tsv",
         "exclusions.tsv",
         "votes.tsv",
     ]
+    effects = read_tsv(out / "effects.tsv")
+    assert effects[["region", "measure", "study_id"]].values.tolist() == [
+        ["sgacc", "glx", "alpha"],
+        ["sgacc", "glx", "beta"],
+    ]
+    assert effects["g"].astype(float).tolist() == pytest.approx([-0.6, -0.2])
     votes = read_tsv(out / "votes.tsv").set_index("region")
     assert votes.loc["sgacc", ["increase", "decrease", "no_change", "n_studies"]].tolist() == [
         0,

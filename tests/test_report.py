@@ -29,6 +29,7 @@ from neuroreview.report.context import (
     Context,
     Decoded,
     Table,
+    corpus_facets,
     decoding_overview,
     load_context,
 )
@@ -134,6 +135,7 @@ def test_numbers_in_the_report_equal_the_tsvs_beside_it(out):
     assert sources == [
         "studies_by_modality_population.tsv",
         "report/studies_by_timing_population.tsv",
+        "report/studies_by_modality_population_timing.tsv",
         "ale/clusters.tsv",
         "mkda/clusters.tsv",
         "report/votes_by_region_direction_population.tsv",
@@ -198,15 +200,31 @@ def test_the_report_references_nothing_outside_itself(out):
     assert "<script" not in html.lower() and "<link" not in html.lower()
     assert "@import" not in html and "url(" not in html
     images = re.findall(r'<img src="([^"]+)"', html)
-    assert len(images) == 6 and all(s.startswith("data:image/png;base64,") for s in images)
+    assert len(images) == 7 and all(s.startswith("data:image/png;base64,") for s in images)
 
 
 def test_figures_are_written_beside_the_report_as_png_and_svg(out):
     names = ["ale_glass_brain", "ale_slices", "mkda_glass_brain", "mkda_slices"]
-    names += ["regions_heatmap", "effects_forest"]
+    names += ["regions_heatmap", "effects_forest", "forest_sgacc_glx"]
     for name in names:
         assert (out / "report" / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
         assert b"<svg" in (out / "report" / f"{name}.svg").read_bytes()[:2000]
+
+
+def test_study_forest_pools_the_effects_file_to_the_convergence_g(out):
+    """The per-region forest re-pools regions/effects.tsv; its diamond is convergence.tsv's g."""
+    from neuroreview.synthesis.effects import pool_effects
+
+    effects = pd.read_csv(out / "regions" / "effects.tsv", sep="\t")
+    assert effects.columns.tolist() == ["region", "measure", "study_id", "g", "variance"]
+    sgacc = effects[(effects["region"] == "sgacc") & (effects["measure"] == "glx")]
+    assert len(sgacc) == 2
+    pooled = pool_effects(list(sgacc[["study_id", "g", "variance"]].itertuples(index=False)))
+    convergence = pd.read_csv(out / "regions" / "convergence.tsv", sep="\t")
+    row = convergence[(convergence["region"] == "sgacc") & (convergence["measure"] == "glx")]
+    assert pooled.estimate == pytest.approx(float(row["g"].iloc[0]), rel=1e-9)
+    html = (out / REPORT).read_text(encoding="utf-8")
+    assert f"(diamond, REML; g = {number(pooled.estimate)})" in html
 
 
 # --- sections ------------------------------------------------------------------------------
@@ -697,4 +715,23 @@ def test_decoding_overview_keeps_the_best_functional_topics():
     assert overview.rows == [
         ["Region X", "region", "z_association", "reward", "9.1", "emotion", "4.25", "", ""],
         ["ALE z map", "map", "r", "rest", "0.2", "", "", "", ""],
+    ]
+
+
+def test_corpus_facets_count_every_combination_in_vocabulary_order():
+    studies = [
+        {"modality": "fmri_rest", "population": "mdd", "timing": "days"},
+        {"modality": "fmri_task", "population": "healthy", "timing": "during"},
+        {"modality": "fmri_rest", "population": "mdd", "timing": "days"},
+        {"modality": "fmri_task", "population": "healthy", "timing": "before"},
+        {"modality": "pet", "population": "", "timing": "unknown"},
+    ]
+    table = corpus_facets(studies)
+    assert table.path == "report/studies_by_modality_population_timing.tsv"
+    assert table.columns == ["modality", "population", "timing", "studies"]
+    assert table.rows == [
+        ["fmri_task", "healthy", "before", "1"],
+        ["fmri_task", "healthy", "during", "1"],
+        ["fmri_rest", "mdd", "days", "2"],
+        ["pet", "unknown", "unknown", "1"],
     ]

@@ -111,14 +111,15 @@ def test_every_section_renders(loaded):
         "Methods",
         "Data provenance and licences",
     ]
-    # Two corpus tables, two cluster tables, four region tables, the decoding overview and
+    # Three corpus tables, two cluster tables, four region tables, the decoding overview and
     # seven decodings (folded in <details>).
-    assert loaded["tables"] == 16
+    assert loaded["tables"] == 17
     assert loaded["errors"] == []
 
 
 def test_every_image_loads(loaded):
-    # Glass brain and slices of ALE and MKDA, the region heatmap and the forest plot.
+    # Glass brain and slices of ALE and MKDA, the region heatmap, the pooled forest plot and
+    # the study-level forest of the one pooled region.
     alts = [alt for alt, *_ in loaded["images"]]
     assert alts == [
         "ALE glass brain",
@@ -127,6 +128,7 @@ def test_every_image_loads(loaded):
         "MKDA density orthogonal slices",
         "Heatmap of studies per region, direction and population",
         "Forest plot of pooled effect sizes per region",
+        "Forest plot of Subgenual anterior cingulate cortex (glx)",
     ]
     for alt, complete, width, height in loaded["images"]:
         assert complete and width > 100 and height > 100, alt

@@ -69,7 +69,11 @@ def regions(
     ] = None,
 ) -> None:
     """Count studies per region and direction, pool effect sizes, and show both per region."""
-    from neuroreview.synthesis.convergence import collect_effects, convergence_table
+    from neuroreview.synthesis.convergence import (
+        collect_effects,
+        convergence_table,
+        effects_table,
+    )
     from neuroreview.synthesis.votes import count_votes
 
     # $NEUROREVIEW_DB is read here, not by the option, so that it never conflicts with --builtin.
@@ -97,8 +101,11 @@ def regions(
     console.print(_vote_table(votes.table, facets))
     console.print(_convergence_table(convergence))
     if out is not None:
-        _write(out, votes.table, convergence, exclusions)
-        console.print(f"wrote votes.tsv, convergence.tsv and exclusions.tsv to {out}", markup=False)
+        _write(out, votes.table, convergence, exclusions, effects_table(effects))
+        console.print(
+            f"wrote votes.tsv, convergence.tsv, exclusions.tsv and effects.tsv to {out}",
+            markup=False,
+        )
     _print_exclusions(exclusions, out)
 
 
@@ -154,7 +161,9 @@ def _as_tsv(table: pd.DataFrame) -> str:
     return frame.to_csv(sep="\t", index=False, na_rep="", lineterminator="\n")
 
 
-def _write(out: Path, votes: pd.DataFrame, convergence: pd.DataFrame, exclusions) -> None:
+def _write(
+    out: Path, votes: pd.DataFrame, convergence: pd.DataFrame, exclusions, effects: pd.DataFrame
+) -> None:
     from neuroreview.io.atomic import atomic_write_text
 
     if out.exists() and not out.is_dir():
@@ -163,6 +172,7 @@ def _write(out: Path, votes: pd.DataFrame, convergence: pd.DataFrame, exclusions
         ("votes.tsv", votes),
         ("convergence.tsv", convergence),
         ("exclusions.tsv", exclusions),
+        ("effects.tsv", effects),
     ):
         atomic_write_text(out / name, _as_tsv(table))
 

@@ -22,6 +22,7 @@ from neuroreview.report.context import (
     Context,
     Decoded,
     Table,
+    corpus_facets,
     decoding_overview,
     load_context,
 )
@@ -123,6 +124,7 @@ def build_report(out: str | Path, decoding: list[Decoded] | None = None) -> Path
         context.votes_by_population,
         exclusion_counts(context.exclusions),
         decoding_overview(context.decoding),
+        corpus_facets(context.studies),
         # Tables handed in by a caller are written beside the report; those a run wrote to
         # decode/ are inputs, already on disk.
         *(
@@ -137,6 +139,7 @@ def build_report(out: str | Path, decoding: list[Decoded] | None = None) -> Path
     }
     heatmap = draw.heatmap(context.votes_by_population, _region_order(context), out, REPORT_FOLDER)
     forest = draw.effects_forest(context.pooled(), out, REPORT_FOLDER)
+    study_forests = draw.study_forests(context.pooled(), context.effects, out, REPORT_FOLDER)
     methods = build_methods(context)
     all_settings = settings_rows(context)
     settings_of = {
@@ -168,9 +171,11 @@ def build_report(out: str | Path, decoding: list[Decoded] | None = None) -> Path
             "exclusion_counts": derived[2],
             "heatmap": heatmap,
             "forest": forest,
+            "study_forests": study_forests,
             "effect_sentence": effect_sentence(context),
             "decoding": context.decoding,
             "decoding_overview": derived[3],
+            "facets": derived[4],
             "drug": context.drug,
             "screening_number": 5 if context.decoding else 4,
             "prisma_svg": draw.prisma_svg(context.prisma) if context.prisma else None,
@@ -184,7 +189,12 @@ def build_report(out: str | Path, decoding: list[Decoded] | None = None) -> Path
     report = atomic_write_text(out / REPORT, html)
     figure_files = [
         out / path
-        for figure in [*(f for fs in figures_of.values() for f in fs), heatmap, forest]
+        for figure in [
+            *(f for fs in figures_of.values() for f in fs),
+            heatmap,
+            forest,
+            *study_forests,
+        ]
         if figure is not None
         for path in (figure.png, figure.svg)
     ]

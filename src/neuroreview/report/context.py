@@ -37,6 +37,7 @@ DECODING_OVERVIEW = f"{REPORT_FOLDER}/decoding_overview.tsv"
 NOT_FUNCTIONS = ("method", "anatomy")
 #: Tables the report derives, written beside it (paths relative to the output folder).
 TIMING_TABLE = f"{REPORT_FOLDER}/studies_by_timing_population.tsv"
+FACETS_TABLE = f"{REPORT_FOLDER}/studies_by_modality_population_timing.tsv"
 POPULATION_TABLE = f"{REPORT_FOLDER}/votes_by_region_direction_population.tsv"
 #: Separates study ids inside one TSV cell (as ``neuroreview regions`` writes them).
 ID_SEPARATOR = ";"
@@ -220,6 +221,9 @@ class Context:
     prisma: dict[str, Any] | None = None
     decoding: list[Decoded] = field(default_factory=list)
     inputs: list[Path] = field(default_factory=list)
+    #: Study-level effect sizes behind each pooled row (``regions/effects.tsv``; older runs
+    #: have none): what the per-region forest plots draw.
+    effects: Table | None = None
 
     @property
     def selection(self) -> dict[str, Any]:
@@ -321,6 +325,31 @@ def timing_crosstab(studies: list[dict[str, str]]) -> Table:
     return Table(TIMING_TABLE, ["timing", *populations, "total"], rows)
 
 
+def corpus_facets(studies: list[dict[str, str]]) -> Table:
+    """Studies by modality x population x timing, one row per combination that occurs.
+
+    The two crosstabs show two facets at a time; this long table shows all three together, in
+    the model's order of each vocabulary, so a reader sees, say, how many resting-state studies
+    of patients were scanned days after the dose.
+    """
+    from neuroreview.model import Modality, Population, Timing
+
+    def key(value: str, vocabulary) -> tuple[int, str]:
+        order = [member.value for member in vocabulary]
+        return (order.index(value), "") if value in order else (len(order), value)
+
+    triples = Counter(
+        tuple(s.get(facet) or "unknown" for facet in ("modality", "population", "timing"))
+        for s in studies
+    )
+    ordered = sorted(
+        triples,
+        key=lambda t: (key(t[0], Modality), key(t[1], Population), key(t[2], Timing)),
+    )
+    rows = [[*triple, str(triples[triple])] for triple in ordered]
+    return Table(FACETS_TABLE, ["modality", "population", "timing", "studies"], rows)
+
+
 def votes_by_population(convergence: Table, studies: list[dict[str, str]]) -> Table:
     """Studies per region, direction and population group, from the convergence table's ids.
 
@@ -380,6 +409,10 @@ def load_context(out: Path, decoding: list[Decoded] | None = None) -> Context:
     votes = read_tsv(out, f"{folder}/votes.tsv")
     convergence = read_tsv(out, f"{folder}/convergence.tsv")
     exclusions = read_tsv(out, f"{folder}/exclusions.tsv")
+    effects = None
+    if (out / folder / "effects.tsv").is_file():
+        effects = read_tsv(out, f"{folder}/effects.tsv")
+        inputs.append(out / effects.path)
     inputs += [out / t.path for t in (votes, convergence, exclusions)]
     if decoding is None:
         decoding, used = read_decodings(out)
@@ -396,6 +429,7 @@ def load_context(out: Path, decoding: list[Decoded] | None = None) -> Context:
         votes=votes,
         convergence=convergence,
         exclusions=exclusions,
+        effects=effects,
         votes_by_population=votes_by_population(convergence, studies),
         studies=studies,
         prisma=prisma,

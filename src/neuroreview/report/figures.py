@@ -282,6 +282,50 @@ def effects_forest(pooled: list[dict[str, str]], out: Path, folder: str) -> Repo
     )
 
 
+def study_forests(
+    pooled: list[dict[str, str]], effects: Table | None, out: Path, folder: str
+) -> list[ReportFigure]:
+    """One forest plot per pooled region and measure: each study's g with its 95% CI and weight,
+    the pooled diamond and the prediction interval.
+
+    The studies come from ``regions/effects.tsv`` and are pooled again with the same REML model
+    as ``regions/convergence.tsv``, so the diamond is the table's g (a test checks it).
+    """
+    from neuroreview.synthesis.effects import pool_effects
+    from neuroreview.synthesis.forest import forest_plot
+
+    _agg()
+    if effects is None:
+        return []
+    rows = effects.records()
+    figures = []
+    for record in pooled:
+        inputs = [
+            (r["study_id"], float(r["g"]), float(r["variance"]))
+            for r in rows
+            if r["region"] == record["region"] and r["measure"] == record["measure"]
+        ]
+        if len(inputs) < 2:
+            continue
+        result = pool_effects(inputs, method="REML")
+        title = f"{record['name']} ({record['measure']})"
+        figure = forest_plot(result, title=title)
+        slug = "".join(c if c.isalnum() else "_" for c in f"{record['region']}_{record['measure']}")
+        figures.append(
+            save(
+                figure,
+                out,
+                folder,
+                f"forest_{slug}",
+                f"{title}: Hedges' g of each study with its 95% CI (square area: random-effects "
+                f"weight), the pooled estimate (diamond, REML; g = {number(result.estimate)}) and "
+                "its 95% prediction interval. Values: regions/effects.tsv.",
+                f"Forest plot of {title}",
+            )
+        )
+    return figures
+
+
 # --- PRISMA ----------------------------------------------------------------------------------
 
 #: The PRISMA 2020 flow's boxes, top to bottom: (key of the count, text); exclusions beside.

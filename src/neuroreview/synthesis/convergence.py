@@ -131,6 +131,25 @@ def collect_effects(studies: Sequence[Study], measure: Measure | None = None) ->
     return EffectEvidence(inputs=dict(inputs), exclusions=tuple(exclusions))
 
 
+#: Columns of :func:`effects_table`.
+EFFECT_COLUMNS = ("region", "measure", "study_id", "g", "variance")
+
+
+def effects_table(evidence: EffectEvidence, min_studies: int = 2) -> pd.DataFrame:
+    """The study-level effects behind each pooled row: what a forest plot draws.
+
+    Only groups of at least ``min_studies`` effects (those :func:`convergence_table` pools), in
+    the order they were pooled, so pooling these rows again gives the convergence table's g.
+    """
+    records = [
+        {"region": region, "measure": measure, "study_id": study_id, "g": g, "variance": variance}
+        for (region, measure), effects in sorted(evidence.inputs.items())
+        if len(effects) >= min_studies
+        for study_id, g, variance in effects
+    ]
+    return pd.DataFrame.from_records(records, columns=list(EFFECT_COLUMNS))
+
+
 def _surviving_ids(
     cluster_volume: NDArray[np.integer], clusters: pd.DataFrame | None
 ) -> NDArray[np.int64]:
