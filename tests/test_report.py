@@ -735,3 +735,23 @@ def test_corpus_facets_count_every_combination_in_vocabulary_order():
         ["fmri_rest", "mdd", "days", "2"],
         ["pet", "unknown", "unknown", "1"],
     ]
+
+
+def test_words_are_marked_for_left_alignment_and_numbers_are_not():
+    from neuroreview.report.render import is_text
+
+    assert [is_text(c) for c in ("reward", "ACC_pre_L", "0.25", "-3", "1e-05", "", "nan")] == [
+        True,
+        True,
+        False,
+        False,
+        False,
+        False,
+        False,
+    ]
+
+
+def test_text_cells_carry_the_text_class(out):
+    html = (out / REPORT).read_text(encoding="utf-8")
+    assert '<td data-value="ACC_pre_L" class="text">' in html
+    assert re.search(r'<td data-value="-4">-4</td>', html)

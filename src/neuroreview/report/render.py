@@ -32,6 +32,17 @@ def display(cell: str) -> str:
     return f"{value:.4g}" if len(digits) > 4 else cell
 
 
+def is_text(cell: str) -> bool:
+    """Whether a cell is words rather than a number: words read left-aligned, numbers right."""
+    if cell == "":
+        return False
+    try:
+        float(cell)
+    except ValueError:
+        return True
+    return False
+
+
 def _environment():
     import jinja2
 
@@ -44,6 +55,7 @@ def _environment():
         keep_trailing_newline=True,
     )
     environment.filters["display"] = display
+    environment.tests["text"] = is_text
     return environment
 
 
