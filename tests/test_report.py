@@ -41,6 +41,7 @@ from neuroreview.report.sentences import (
     number,
     region_sentences,
 )
+from neuroreview.synthesis.convergence import COLUMNS as CONVERGENCE_FILE_COLUMNS
 from report_data import builtin_run, synthetic_run
 
 runner = CliRunner()
@@ -419,30 +420,7 @@ def _analysis(peaks: list[list[str]], n_experiments: int = 12, without: int = 0)
 
 
 def _context(convergence_rows: list[dict[str, str]]) -> Context:
-    columns = [
-        "region",
-        "name",
-        "increase",
-        "decrease",
-        "no_change",
-        "n_studies",
-        "p_sign",
-        "q_bh",
-        "increase_studies",
-        "decrease_studies",
-        "no_change_studies",
-        "clusters",
-        "cluster_ids",
-        "cluster_voxels",
-        "cluster_percent",
-        "measure",
-        "g",
-        "ci_low",
-        "ci_high",
-        "k",
-        "i2",
-        "effect_studies",
-    ]
+    columns = list(CONVERGENCE_FILE_COLUMNS)
     rows = [[row.get(c, "") for c in columns] for row in convergence_rows]
     empty = Table("x.tsv", ["a"], [])
     summary = {
