@@ -49,3 +49,18 @@ def append_rows(rows: list[tuple[str, str, str, str]], date: str, machine_text: 
         for measurement, ours, peer, notes in rows:
             cells = [date, machine_text, measurement, ours, peer, notes]
             handle.write("| " + " | ".join(c.replace("|", "/") for c in cells) + " |\n")
+
+
+def new_result(benchmark: str, **fields: object) -> dict:
+    """A benchmark's result document: its name, when (UTC, to the minute) and where it ran."""
+    from datetime import UTC, datetime
+
+    date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
+    return {"benchmark": benchmark, "date": date, "machine": machine(), **fields}
+
+
+def publish(result: dict, append: bool) -> dict:
+    """Append the result's rows to RESULTS.md (unless ``append`` is false); return the result."""
+    if append:
+        append_rows(result["rows"], result["date"], result["machine"])
+    return result

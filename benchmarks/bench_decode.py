@@ -21,11 +21,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from _results import append_rows, machine
+from _results import new_result, publish
 
 BLOB_CENTRES_MM = ((-22.0, -4.0, -18.0), (22.0, -4.0, -18.0))
 BLOB_SIGMA_MM = 6.0
@@ -131,15 +130,7 @@ def run(repeats: int = 5, append: bool = True) -> dict:
             "(NiMARE's NeurosynthDecoder needs a fitted Dataset of the 14,371 studies: not timed)",
         ),
     ]
-    result = {
-        "benchmark": "decode",
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
-        "machine": machine(),
-        "rows": rows,
-    }
-    if append:
-        append_rows(rows, result["date"], result["machine"])
-    return result
+    return publish(new_result("decode", rows=rows), append)
 
 
 if __name__ == "__main__":

@@ -11,9 +11,8 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 
-from _results import append_rows, machine
+from _results import new_result, publish
 
 STATEMENTS = ("import neuroreview", "import neuroreview.cli")
 PEER = ("nimare", "import nimare")
@@ -44,15 +43,7 @@ def run(repeats: int = 5, append: bool = True) -> dict:
                 f"{baseline:.2f} s start-up; budget: under 1 s",
             )
         )
-    result = {
-        "benchmark": "import",
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
-        "machine": machine(),
-        "rows": rows,
-    }
-    if append:
-        append_rows(rows, result["date"], result["machine"])
-    return result
+    return publish(new_result("import", rows=rows), append)
 
 
 if __name__ == "__main__":

@@ -30,10 +30,9 @@ import sys
 import time
 import tracemalloc
 import warnings
-from datetime import UTC, datetime
 from pathlib import Path
 
-from _results import RESULTS, append_rows, machine
+from _results import RESULTS, new_result, publish
 
 # Single-threaded BLAS, as for every benchmark here. The standard library above does not load
 # numpy, which is imported only inside the functions below, so this still takes effect.
@@ -145,19 +144,17 @@ def run(data: Path = DATA, repeats: int = 3, peer: bool = True, append: bool = T
     del studies, database
     gc.collect()  # NiMARE is timed next: leave it a process as clean as ours had
     ours_child = _child_rss("ours", data)
-    result: dict = {
-        "benchmark": "neurosynth",
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
-        "machine": machine(),
-        "studies": n_studies,
-        "foci": n_foci,
-        "read_seconds_runs": times,
-        "read_seconds_median": statistics.median(times),
-        "to_studies_seconds": to_studies_seconds,
-        "tracemalloc_peak_mib": _tracemalloc_peak_mib(_load_ours, coordinates, metadata),
-        "rss_increase_mib": ours_child["rss_increase_mib"],
-        "read_seconds_child": ours_child["seconds"],
-    }
+    result = new_result(
+        "neurosynth",
+        studies=n_studies,
+        foci=n_foci,
+        read_seconds_runs=times,
+        read_seconds_median=statistics.median(times),
+        to_studies_seconds=to_studies_seconds,
+        tracemalloc_peak_mib=_tracemalloc_peak_mib(_load_ours, coordinates, metadata),
+        rss_increase_mib=ours_child["rss_increase_mib"],
+        read_seconds_child=ours_child["seconds"],
+    )
     if peer:
         nimare_seconds, _ = _timed(_load_nimare, coordinates, metadata)
         peer_child = _child_rss("nimare", data)
@@ -166,9 +163,7 @@ def run(data: Path = DATA, repeats: int = 3, peer: bool = True, append: bool = T
         result["peer_rss_increase_mib"] = peer_child["rss_increase_mib"]
         result["peer_read_seconds_child"] = peer_child["seconds"]
     result["rows"] = _rows(result, repeats)
-    if append:
-        append_rows(result["rows"], result["date"], result["machine"])
-    return result
+    return publish(result, append)
 
 
 def _rows(result: dict, repeats: int) -> list[tuple[str, str, str, str]]:

@@ -20,10 +20,9 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from _results import append_rows, machine  # noqa: E402
+from _results import new_result, publish  # noqa: E402
 
 COMMAND = ("-m", "neuroreview", "run")
 
@@ -77,12 +76,7 @@ def _row(measurement: str, times: list[float], summary: dict, repeats: int) -> t
 def run(repeats: int = 3, append: bool = True, extra: list[str] | None = None) -> dict:
     from neuroreview.io.builtin import builtin_corpus_dir
 
-    result = {
-        "benchmark": "run",
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
-        "machine": machine(),
-        "rows": [],
-    }
+    result = new_result("run", rows=[])
     if builtin_corpus_dir() is None:
         print("run: skipped, no built-in corpus ships with this version")
         return result
@@ -104,9 +98,7 @@ def run(repeats: int = 3, append: bool = True, extra: list[str] | None = None) -
                 seconds, summary = _one_run(Path(folder), [*arguments, *extra])
                 times.append(seconds)
         result["rows"].append(_row(measurement, times, summary, repeats))
-    if append:
-        append_rows(result["rows"], result["date"], result["machine"])
-    return result
+    return publish(result, append)
 
 
 if __name__ == "__main__":

@@ -29,10 +29,9 @@ import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
-from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from _results import append_rows, machine  # noqa: E402
+from _results import new_result, publish  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(
@@ -140,20 +139,17 @@ def run(data: Path = DATA, peer: bool = True, append: bool = True) -> dict:
     steps = _steps(data)  # first: also compiles the kernel so the fresh build loads the cache
     build_seconds, build_rss = _fresh_build(data)
     load_seconds = _fresh_load()
-    result: dict = {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
-        "machine": machine(),
-        "build_seconds": build_seconds,
-        "build_peak_rss_mib": build_rss,
-        "steps": steps,
-        "load_seconds": load_seconds,
-    }
+    result = new_result(
+        "topic_maps",
+        build_seconds=build_seconds,
+        build_peak_rss_mib=build_rss,
+        steps=steps,
+        load_seconds=load_seconds,
+    )
     if peer:
         result["peer"] = _peer(data)
     result["rows"] = _rows(result)
-    if append:
-        append_rows(result["rows"], result["date"], result["machine"])
-    return result
+    return publish(result, append)
 
 
 def _rows(result: dict) -> list[tuple[str, str, str, str]]:

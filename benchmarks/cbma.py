@@ -25,13 +25,12 @@ import sys
 import tempfile
 import time
 import warnings
-from datetime import UTC, datetime
 from pathlib import Path
 
 os.environ["OPENBLAS_NUM_THREADS"] = "1"
 os.environ.setdefault("TQDM_DISABLE", "1")  # NiMARE's progress bars
 
-from _results import append_rows, machine  # noqa: E402
+from _results import new_result, publish  # noqa: E402
 
 PEER = "NiMARE 0.22.1"
 N_ITERS = 10_000
@@ -214,16 +213,7 @@ def run(append: bool = True, memory: bool = True, datasets: tuple[str, ...] = DA
                     entry["rss_increase_mib"] = _child_memory(name, method, "ours", saved)
                     entry["peer_rss_increase_mib"] = _child_memory(name, method, "nimare", saved)
             results.append(entry)
-    out = {
-        "benchmark": "cbma",
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
-        "machine": machine(),
-        "results": results,
-    }
-    out["rows"] = _rows(results)
-    if append:
-        append_rows(out["rows"], out["date"], out["machine"])
-    return out
+    return publish(new_result("cbma", results=results, rows=_rows(results)), append)
 
 
 def _rows(results: list[dict]) -> list[tuple[str, str, str, str]]:

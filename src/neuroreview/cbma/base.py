@@ -100,6 +100,16 @@ class AnalysisSpace:
     def n_voxels(self) -> int:
         return int(self.mask.sum())
 
+    def column_lookup(self) -> NDArray[np.int64]:
+        """For each voxel of the grid (C-order flat index), its column over the mask, else -1.
+
+        What the numba painters index with: a focus offset lands at a grid voxel, and this says
+        where (and whether) that voxel is stored in a map over the mask.
+        """
+        lookup = np.full(int(np.prod(self.grid.shape)), -1, dtype=np.int64)
+        lookup[self.mask.ravel()] = np.arange(self.n_voxels)
+        return lookup
+
     def null_ijk(self) -> NDArray[np.intp]:
         """Voxel indices random foci are drawn from, in C order (NiMARE's order)."""
         return np.argwhere(self.null_mask & self.mask).astype(np.intp)

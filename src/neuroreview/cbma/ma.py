@@ -127,8 +127,7 @@ class _Canvas:
 
     def __init__(self, space: AnalysisSpace, summed: bool) -> None:
         self.shape = np.array(space.grid.shape, dtype=np.int64)
-        self.lookup = np.full(int(np.prod(self.shape)), -1, dtype=np.int64)
-        self.lookup[space.mask.ravel()] = np.arange(space.n_voxels)
+        self.lookup = space.column_lookup()
         self.summed = summed
         self.scratch = np.zeros(space.n_voxels)
         self.touched = np.zeros(space.n_voxels, dtype=np.int64)

@@ -6,8 +6,9 @@ Three kinds of target, each decoded into a ranked topic table in ``DIR/decode/``
   topic's association map), whether or not a cluster survived, since the map's shape is still
   informative and the report says how thin it is;
 * each cluster that survived cluster-level FWE (region decoding on the cluster's voxels);
-* each *converging* region of the region synthesis: at least :data:`MIN_AGREEING` studies report
-  a change in the same direction (region decoding on the region's AAL3 mask).
+* each *converging* region of the region synthesis
+  (:func:`neuroreview.synthesis.convergence.converging_regions`; region decoding on the region's
+  AAL3 mask).
 
 ``decode/index.tsv`` lists every target, with the table it was written to or, when it could not
 be decoded (a network without an AAL3 mask, a region no Neurosynth study reports), why not. The
@@ -26,9 +27,6 @@ if TYPE_CHECKING:
 
 DECODE_FOLDER = "decode"
 INDEX = "index.tsv"
-#: Studies agreeing on a direction before a region counts as converging: one study is a report,
-#: two that agree are the least that can be called convergence.
-MIN_AGREEING = 2
 INDEX_COLUMNS = (
     "kind",
     "target",
@@ -69,21 +67,6 @@ class _Entry:
         ]
 
 
-def converging_regions(convergence: pd.DataFrame) -> list[tuple[str, str, str]]:
-    """(region id, name, majority direction) of regions where enough studies agree."""
-    found: list[tuple[str, str, str]] = []
-    seen: set[str] = set()
-    for row in convergence.itertuples(index=False):
-        if row.region in seen:
-            continue
-        increase, decrease = int(row.increase), int(row.decrease)
-        if max(increase, decrease) < MIN_AGREEING or increase == decrease:
-            continue
-        seen.add(row.region)
-        found.append((row.region, row.name, "increase" if increase > decrease else "decrease"))
-    return found
-
-
 def decode_step(out: Path, methods_run: list[str], regions_folder: str) -> dict[str, Any]:
     """Decode the run's maps, clusters and converging regions into ``out/decode/``."""
     import numpy as np
@@ -94,6 +77,7 @@ def decode_step(out: Path, methods_run: list[str], regions_folder: str) -> dict[
     from neuroreview.decode.volumes import load_image, map_on_grid
     from neuroreview.io.atomic import atomic_write_text
     from neuroreview.io.maps import read_cluster_volume
+    from neuroreview.synthesis.convergence import MIN_AGREEING, converging_regions
     from neuroreview.synthesis.regions import region_mask
 
     folder = out / DECODE_FOLDER

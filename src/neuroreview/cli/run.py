@@ -24,6 +24,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from neuroreview import __version__
+from neuroreview.cli._decode_run import DECODE_FOLDER
 from neuroreview.cli.common import console, friendly_errors
 from neuroreview.errors import NeuroreviewError
 from neuroreview.model import Exposure, Space, Study
@@ -46,7 +47,6 @@ DEFAULT_JOBS = 1
 CBMA_METHODS = ("ale", "mkda")
 LABELS = {"ale": "ALE", "mkda": "MKDA density"}
 REGIONS_FOLDER = "regions"
-DECODE_FOLDER = "decode"
 #: The report the run ends with, and the folder of its figures and derived tables.
 REPORT_FILE, REPORT_FOLDER = "report.html", "report"
 #: Why a study is not in the coordinate meta-analyses, in the order the reasons are checked.

@@ -84,15 +84,12 @@ def active_counts(
         raise ValueError(
             f"membership has {member.shape[0]} rows for {coordinates.n_experiments} experiments"
         )
-    shape = np.array(space.grid.shape, dtype=np.int64)
-    lookup = np.full(int(np.prod(shape)), -1, dtype=np.int64)
-    lookup[space.mask.ravel()] = np.arange(space.n_voxels)
     return _count_kernel(
         focus_voxels(coordinates, space).astype(np.int64),
         np.asarray(coordinates.experiment_starts, dtype=np.int64),
         sphere_offsets(r, space.grid.voxel_size).astype(np.int64),
-        shape,
-        lookup,
+        np.array(space.grid.shape, dtype=np.int64),
+        space.column_lookup(),
         member.indptr.astype(np.int64),
         member.indices.astype(np.int64),
         member.shape[1],

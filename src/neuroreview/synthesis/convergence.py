@@ -131,11 +131,16 @@ def collect_effects(studies: Sequence[Study], measure: Measure | None = None) ->
     return EffectEvidence(inputs=dict(inputs), exclusions=tuple(exclusions))
 
 
+#: Effects a region and measure need before they are pooled (and drawn in a forest plot).
+MIN_POOLED = 2
+#: Studies agreeing on a direction before a region counts as converging: one study is a report,
+#: two that agree are the least that can be called convergence.
+MIN_AGREEING = 2
 #: Columns of :func:`effects_table`.
 EFFECT_COLUMNS = ("region", "measure", "study_id", "g", "variance")
 
 
-def effects_table(evidence: EffectEvidence, min_studies: int = 2) -> pd.DataFrame:
+def effects_table(evidence: EffectEvidence, min_studies: int = MIN_POOLED) -> pd.DataFrame:
     """The study-level effects behind each pooled row: what a forest plot draws.
 
     Only groups of at least ``min_studies`` effects (those :func:`convergence_table` pools), in
@@ -148,6 +153,28 @@ def effects_table(evidence: EffectEvidence, min_studies: int = 2) -> pd.DataFram
         for study_id, g, variance in effects
     ]
     return pd.DataFrame.from_records(records, columns=list(EFFECT_COLUMNS))
+
+
+def converging_regions(
+    convergence: pd.DataFrame, min_agreeing: int = MIN_AGREEING
+) -> list[tuple[str, str, str]]:
+    """(region id, name, majority direction) of the regions where studies converge.
+
+    Converging: at least ``min_agreeing`` studies report a change in the same direction and they
+    outnumber those reporting the other. A region with pools in several measures has several
+    convergence rows; it is listed once.
+    """
+    found: list[tuple[str, str, str]] = []
+    seen: set[str] = set()
+    for row in convergence.itertuples(index=False):
+        if row.region in seen:
+            continue
+        increase, decrease = int(row.increase), int(row.decrease)
+        if max(increase, decrease) < min_agreeing or increase == decrease:
+            continue
+        seen.add(row.region)
+        found.append((row.region, row.name, "increase" if increase > decrease else "decrease"))
+    return found
 
 
 def _surviving_ids(
@@ -228,7 +255,7 @@ def _vote_part(votes: VoteCount) -> pd.DataFrame:
 def _effect_part(evidence: EffectEvidence) -> pd.DataFrame:
     records = []
     for (region_id, measure_value), effects in sorted(evidence.inputs.items()):
-        if len(effects) < 2:
+        if len(effects) < MIN_POOLED:
             continue
         pooled = pool_effects(effects, method="REML")
         records.append(

@@ -1,10 +1,10 @@
-"""Which regions of a run are decoded: converging ones, where enough studies agree."""
+"""Which regions count as converging (and are decoded by `run`): where enough studies agree."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from neuroreview.cli._decode_run import MIN_AGREEING, converging_regions
+from neuroreview.synthesis.convergence import MIN_AGREEING, converging_regions
 
 
 def test_converging_regions_need_two_agreeing_studies_and_a_majority():
