@@ -4,6 +4,7 @@ nulls, reproducibility across seeds and worker counts, and early stopping."""
 from __future__ import annotations
 
 import functools
+import threading
 import warnings
 
 import numpy as np
@@ -15,7 +16,7 @@ from neuroreview.cbma.base import Combine, NullProblem
 from neuroreview.cbma.kda import KDA
 from neuroreview.cbma.mkda import MKDADensity
 from neuroreview.cbma.montecarlo import BLOCK_ITERATIONS, EarlyStop, block_draws, run_null
-from neuroreview.cbma.parallel import ProcessExecutor, SerialExecutor
+from neuroreview.cbma.parallel import SerialExecutor, ThreadExecutor, make_executor
 from neuroreview.space import MNI152_2MM
 
 #: Iterations for the same-draws comparisons: NiMARE takes 30-50 ms per iteration.
@@ -244,8 +245,53 @@ def test_blocks_draw_from_spawned_seed_sequences() -> None:
 
 def test_worker_count_does_not_change_a_single_bit() -> None:
     serial = run_null(pain_problem(), 350, seed=8, executor=SerialExecutor())
-    parallel = run_null(pain_problem(), 350, seed=8, executor=ProcessExecutor(2))
+    parallel = run_null(pain_problem(), 350, seed=8, executor=ThreadExecutor(2))
     assert _bytes(serial) == _bytes(parallel)
+
+
+def test_three_threads_give_the_serial_bytes_too() -> None:
+    serial = run_null(pain_problem(), 730, seed=5, executor=SerialExecutor())
+    threads = run_null(pain_problem(), 730, seed=5, n_jobs=3)
+    assert _bytes(serial) == _bytes(threads)
+
+
+def test_each_thread_gets_a_state_of_its_own() -> None:
+    """States hold scratch buffers: no two tasks may use one at the same time."""
+    made: list[dict[str, int]] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(2, timeout=5)
+
+    def setup(payload: int) -> dict[str, int]:
+        state = {"busy": 0, "payload": payload}
+        with lock:
+            made.append(state)
+        return state
+
+    def work(state: dict[str, int], task: int) -> tuple[int, int]:
+        state["busy"] += 1
+        assert state["busy"] == 1, "a state was shared by two running tasks"
+        if task < 2:
+            barrier.wait()  # the first two tasks run at once, so two states must exist
+        state["busy"] -= 1
+        return task, state["payload"]
+
+    results = list(ThreadExecutor(2).map_blocks(setup, 7, work, range(40)))
+    assert results == [(task, 7) for task in range(40)]
+    assert len(made) == 2
+
+
+def test_threads_are_gone_when_a_run_ends_or_stops_early() -> None:
+    before = {t.name for t in threading.enumerate()}
+    blocks = ThreadExecutor(2).map_blocks(lambda p: p, 0, lambda s, t: t, range(1000))
+    assert next(blocks) == 0
+    blocks.close()  # an early stop: pending tasks are cancelled and the pool shut down
+    left = {t.name for t in threading.enumerate()} - before
+    assert not [name for name in left if name.startswith("neuroreview-mc")]
+
+
+def test_more_than_one_job_means_threads() -> None:
+    assert isinstance(make_executor(2), ThreadExecutor)
+    assert isinstance(make_executor(1), SerialExecutor)
 
 
 def test_progress_reports_iterations_done() -> None:

@@ -44,7 +44,10 @@ def test_import_twice_needs_replace(db):
     assert invoke("import", SLEUTH, "--db", db).exit_code == 0
     again = invoke("import", SLEUTH, "--db", db)
     assert again.exit_code == 2
-    assert "already in the store; use --replace" in again.output
+    assert again.output == (
+        f"error: {SLEUTH}: studies 'Abdallah et al., 2017', 'Scheidegger et al., 2012' are "
+        "already in the store (use --replace)\n"
+    )
     assert invoke("import", SLEUTH, "--db", db, "--replace").exit_code == 0
     with Repository(db) as repo:
         assert repo.counts().studies == 2

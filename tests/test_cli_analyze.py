@@ -298,7 +298,7 @@ def test_a_failure_while_writing_leaves_no_folder(sleuth_file, tmp_path, monkeyp
 @pytest.mark.parametrize(
     ("content", "options", "message"),
     [
-        ("// Reference=MNI\n", (), "the dataset is empty"),
+        ("// Reference=MNI\n", (), "input.txt: holds no studies"),
         (None, ("--method", "sdm"), "unknown method 'sdm'; choose ale, mkda or kda"),
         (None, ("--null-mask", "wm"), "unknown null mask 'wm'"),
         (None, ("--radius", "8"), "--radius applies to MKDA and KDA"),

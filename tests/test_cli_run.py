@@ -158,7 +158,7 @@ def test_summary_records_steps_counts_seeds_and_timings(default_run):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["n_studies"] == len(STUDIES)
     assert summary["settings"] == {
-        "exposures": ["single_dose", "repeated_course"],
+        "exposures": ["single_dose", "repeated_course", "unknown"],
         "iterations": 50,
         "seed": 0,
         "jobs": 1,
@@ -168,17 +168,18 @@ def test_summary_records_steps_counts_seeds_and_timings(default_run):
     assert list(steps) == ["load", "select", "ale", "mkda", "regions", "decode", "report"]
     assert all(step["status"] == "run" for step in steps.values())
     select = steps["select"]
-    assert select["left_out_by_reason"] == {"no coordinates": 3, "exposure": 2, "unknown space": 1}
-    assert select["n_coordinate_studies"] == 7 and select["n_experiments"] == 7
-    assert select["n_foci"] == 28
+    # A user's corpus reviews unknown exposure too (coord8): only chronic use is left out.
+    assert select["left_out_by_reason"] == {"no coordinates": 3, "exposure": 1, "unknown space": 1}
+    assert select["n_coordinate_studies"] == 8 and select["n_experiments"] == 8
+    assert select["n_foci"] == 32
     ale, mkda = steps["ale"], steps["mkda"]
-    assert ale["n_experiments"] == 6 and ale["experiments_without_sample_size"] == ["coord9-a1"]
-    assert mkda["n_experiments"] == 7 and mkda["n_experiments_without_sample_size"] == 0
+    assert ale["n_experiments"] == 7 and ale["experiments_without_sample_size"] == ["coord9-a1"]
+    assert mkda["n_experiments"] == 8 and mkda["n_experiments_without_sample_size"] == 0
     for step in (ale, mkda):
         assert step["seed"] == 0 and step["iterations"] == 50 and step["n_iters_run"] == 50
         assert step["seconds"] > 0 and "fwe_montecarlo" in step["timings_s"]
     regions = steps["regions"]
-    assert regions["clusters_from"] == "ale" and regions["n_studies"] == 10
+    assert regions["clusters_from"] == "ale" and regions["n_studies"] == 11
     assert regions["n_exclusions"] >= 1  # "bogus" is no region
     assert set(summary["timings_s"]) == set(steps)
     # One study's foci came from Neurosynth: its ODbL notice goes wherever they are used.
@@ -208,12 +209,13 @@ def test_region_synthesis_joins_the_ale_clusters(default_run):
 def test_prints_crosstab_step_lines_and_where(default_run):
     out, output = default_run
     assert "Studies by modality x population:" in output
-    assert "selection: 7 coordinate studies (7 experiments, 28 foci)" in output
-    assert "6 left out (3 no coordinates, 2 exposure, 1 unknown space)" in output
-    assert "ALE: 6 experiments (24 foci), 50 Monte Carlo iterations (seed 0)" in output
+    assert "selection: 8 coordinate studies (8 experiments, 32 foci)" in output
+    assert "of exposure single_dose or repeated_course or unknown" in output
+    assert "5 left out (3 no coordinates, 1 exposure, 1 unknown space)" in output
+    assert "ALE: 7 experiments (28 foci), 50 Monte Carlo iterations (seed 0)" in output
     assert "1 experiments without a sample size left out" in output
-    assert "MKDA density: 7 experiments (28 foci)" in output
-    assert "regions: 10 studies" in output
+    assert "MKDA density: 8 experiments (32 foci)" in output
+    assert "regions: 11 studies" in output
     assert "ODbL" in output
     assert f"results written to {out}/" in output
 
@@ -227,10 +229,10 @@ def test_same_seed_same_results_and_include_exposure(corpus, default_run, tmp_pa
     assert result.exit_code == 0, result.output
     summary = json.loads((again / "summary.json").read_text())
     select = summary["steps"]["select"]
-    assert select["exposures"] == ["single_dose", "repeated_course", "chronic_use"]
-    assert select["left_out_by_reason"] == {"no coordinates": 3, "exposure": 1, "unknown space": 1}
-    assert summary["steps"]["mkda"]["n_experiments"] == 8
-    assert summary["steps"]["regions"]["n_studies"] == 12
+    assert select["exposures"] == ["single_dose", "repeated_course", "unknown", "chronic_use"]
+    assert select["left_out_by_reason"] == {"no coordinates": 3, "exposure": 0, "unknown space": 1}
+    assert summary["steps"]["mkda"]["n_experiments"] == 9
+    assert summary["steps"]["regions"]["n_studies"] == 13
     # ALE's experiments are the same as the default run's except the chronic user study, so
     # compare a run with the same exposure: the same seed gives the same maps and clusters.
     same = tmp_path / "same"
@@ -247,23 +249,48 @@ def test_same_seed_same_results_and_include_exposure(corpus, default_run, tmp_pa
 
 
 def test_too_few_experiments_skips_the_meta_analyses_with_a_reason(tmp_path):
+    one = tmp_path / "one.txt"
+    one.write_text("// Reference=MNI\n// Solo et al., 2020: task\n// Subjects=12\n1 2 3\n")
     out = tmp_path / "o"
-    (out / "ale").mkdir(parents=True)  # an earlier run's ALE must not outlive this run's skip
-    (out / "ale" / "analysis.json").write_text("{}")
-    # Sleuth files record no exposure: the default selection leaves both studies out.
-    result = invoke("--corpus", SLEUTH, "--out", out, *FAST)
+    result = invoke("--corpus", one, "--out", out, *FAST)
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "summary.json").read_text())
     ale = summary["steps"]["ale"]
     assert ale["status"] == "skipped"
-    assert ale["reason"] == (
-        "0 experiment(s) to meta-analyse, at least 2 are needed (left out: 2 exposure)"
-    )
+    assert ale["reason"] == "1 experiment(s) to meta-analyse, at least 2 are needed"
     assert summary["steps"]["mkda"]["status"] == "skipped"
     assert "ALE: skipped:" in result.output
     assert not (out / "ale").exists()
     assert summary["steps"]["regions"]["clusters_from"] is None
     assert "attribution" not in summary
+
+
+def test_a_sleuth_corpus_is_analysed_although_it_records_no_exposure(tmp_path):
+    """Sleuth has no exposure field: a user's studies of unknown exposure are reviewed."""
+    out = tmp_path / "o"
+    result = invoke("--corpus", SLEUTH, "--out", out, *FAST)
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    select = summary["steps"]["select"]
+    assert select["exposures"] == ["single_dose", "repeated_course", "unknown"]
+    assert select["n_coordinate_studies"] == 2 and select["n_left_out"] == 0
+    assert summary["steps"]["ale"]["status"] == "run"
+    assert summary["steps"]["ale"]["n_experiments"] == 3
+    assert summary["steps"]["mkda"]["n_foci"] == 4
+    assert "selection: 2 coordinate studies (3 experiments, 4 foci) of exposure " in result.output
+    assert "single_dose or repeated_course or unknown" in result.output
+
+
+def test_the_builtin_corpus_keeps_its_exposure_selection():
+    from neuroreview.cli.run import _exposures
+
+    assert _exposures(None, own_corpus=False) == (Exposure.SINGLE_DOSE, Exposure.REPEATED_COURSE)
+    assert _exposures(["chronic_use"], own_corpus=True) == (
+        Exposure.SINGLE_DOSE,
+        Exposure.REPEATED_COURSE,
+        Exposure.UNKNOWN,
+        Exposure.CHRONIC_USE,
+    )
 
 
 # --- carried over from test_cli.py: loading and the corpus summary -------------------------
@@ -283,8 +310,13 @@ def test_run_on_own_corpus_writes_summary(tmp_path):
     # The corpus as loaded is written beside the results, as tables that read back whole.
     assert read_tables(sorted((out / "corpus").iterdir())) == stored
     assert "Studies by modality x population:" in result.output
-    # A second run starts from a fresh store rather than failing on the studies already there.
-    assert invoke("--corpus", SLEUTH, "--out", out, *FAST).exit_code == 0
+    # A second run into an earlier run's folder needs --force, then starts from a fresh store
+    # rather than failing on the studies already there.
+    again = invoke("--corpus", SLEUTH, "--out", out, *FAST)
+    assert again.exit_code == 2 and "holds an earlier run; use --force" in again.output
+    assert invoke("--corpus", SLEUTH, "--out", out, *FAST, "--force").exit_code == 0
+    with Repository(out / "neuroreview.db") as repo:
+        assert repo.counts().studies == 2
 
 
 def test_run_on_existing_store(tmp_path):
@@ -297,19 +329,14 @@ def test_run_on_existing_store(tmp_path):
     assert json.loads((tmp_path / "o" / "summary.json").read_text())["n_foci"] == 4
 
 
-def test_run_without_builtin_corpus_says_so(tmp_path, monkeypatch):
-    monkeypatch.setattr("neuroreview.io.builtin.builtin_corpus_dir", lambda: None)
-    result = invoke("--out", tmp_path / "o")
-    assert result.exit_code == 0, result.output
-    assert "No built-in corpus ships with this version yet" in result.output
-
-
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (("--db", "x.db", "--corpus", SLEUTH), "either --corpus files or --db"),
         (("--corpus", SLEUTH, "--iterations", "0"), "--iterations must be at least 1"),
-        (("--corpus", SLEUTH, "--jobs", "0"), "--jobs must be at least 1"),
+        (("--corpus", SLEUTH, "--jobs", "0"), "Invalid value for '--jobs'"),
+        (("--corpus", SLEUTH, "--seed", "-1"), "Invalid value for '--seed'"),
+        (("--corpus", SLEUTH, "--sed", "1"), "No such option: --sed"),
         (("--corpus", SLEUTH, "--include-exposure", "weekly"), "--include-exposure: unknown"),
         (("--db", "missing.db"), "no store at missing.db"),
     ],
@@ -326,6 +353,9 @@ def test_errors_are_one_line_with_exit_code_2(tmp_path, monkeypatch, args, messa
 def test_an_output_folder_that_is_not_a_run_is_refused(tmp_path):
     (tmp_path / "o" / "ale").mkdir(parents=True)
     (tmp_path / "o" / "ale" / "mine.txt").write_text("keep me")
-    result = invoke("--corpus", SLEUTH, "--out", tmp_path / "o", *FAST)
-    assert result.exit_code == 2 and "holds no analysis.json" in result.output
-    assert (tmp_path / "o" / "ale" / "mine.txt").read_text() == "keep me"
+    for extra in ((), ("--force",)):
+        result = invoke("--corpus", SLEUTH, "--out", tmp_path / "o", *FAST, *extra)
+        assert result.exit_code == 2
+        assert "holds files that `neuroreview run` did not write (ale)" in result.output
+        assert (tmp_path / "o" / "ale" / "mine.txt").read_text() == "keep me"
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["o"]

@@ -51,6 +51,13 @@ CASES = [
         "no coordinates",
     ),
     ("sleuth-encoding", {"bad.txt": SLEUTH_OK.encode().replace(b"task", b"t\xe4sk")}, 2, "UTF-8"),
+    ("sleuth-reference-only", {"bad.txt": "// Reference=MNI\n"}, None, "bad.txt: holds no studies"),
+    (
+        "sleuth-reference-and-blanks",
+        {"bad.txt": "// Reference=Talairach\n\n\n"},
+        None,
+        "bad.txt: holds no studies",
+    ),
     # -- NiMARE JSON ---------------------------------------------------------------------------
     ("json-syntax", {"bad.json": NIMADS_OK[:-3] + "\n,,}"}, 2, "JSON"),
     ("json-top-level", {"bad.json": "[1, 2, 3]"}, None, "object"),
@@ -77,6 +84,13 @@ CASES = [
         "many",
     ),
     ("json-encoding", {"bad.json": NIMADS_OK.encode().replace(b'"s"', b'"\xff"')}, 1, "UTF-8"),
+    (
+        "json-nimads-no-studies",
+        {"bad.json": '{"id": "s", "name": "", "studies": []}'},
+        None,
+        "bad.json: holds no studies",
+    ),
+    ("json-dataset-no-studies", {"bad.json": "{}"}, None, "bad.json: holds no studies"),
     # -- tables --------------------------------------------------------------------------------
     ("csv-empty", {"foci.csv": ""}, None, "empty"),
     ("csv-missing-column", {"foci.csv": "study_id,analysis_id,x,y\nA,1,1,2\n"}, 1, "z"),
@@ -98,6 +112,31 @@ CASES = [
         {"foci.csv": (FOCI_HEADER + "A\xe9,1,1,2,3,MNI,9\n").encode("latin-1")},
         2,
         "UTF-8",
+    ),
+    ("csv-header-only", {"foci.csv": FOCI_HEADER}, None, "foci.csv: holds no studies"),
+    (
+        "tsv-header-only",
+        {"studies.tsv": "study_id\ttitle\n"},
+        None,
+        "studies.tsv: holds no studies",
+    ),
+    (
+        "tables-headers-only",
+        {"foci.csv": FOCI_HEADER, "region_findings.csv": "study_id,region\n"},
+        None,
+        "region_findings.csv: hold no studies",
+    ),
+    (
+        "csv-semicolons",
+        {"foci.csv": FOCI_HEADER.replace(",", ";") + "A;1;1;2;3;MNI;9\n"},
+        1,
+        "foci.csv:1: columns are separated by ';', but a .csv file needs ','",
+    ),
+    (
+        "tsv-commas",
+        {"foci.tsv": FOCI_HEADER + "A,1,1,2,3,MNI,9\n"},
+        1,
+        "foci.tsv:1: columns are separated by ',', but a .tsv file needs tabs",
     ),
     # -- Neurosynth ----------------------------------------------------------------------------
     (
@@ -192,6 +231,12 @@ CASES = [
         2,
         "UTF-8",
     ),
+    (
+        "ns-no-studies",
+        {"neurosynth_metadata.tsv": NS_META_HEADER, "neurosynth_coordinates.tsv": NS_COORD_HEADER},
+        None,
+        "neurosynth_metadata.tsv: holds no studies",
+    ),
 ]
 
 
@@ -215,6 +260,7 @@ def test_malformed_input_is_refused_whole(seeded_store, tmp_path, case, files, l
         paths.append(str(path))
     with Repository(seeded_store) as repo:
         before = repo.export()
+    before_bytes = Path(seeded_store).read_bytes()
     result = CliRunner().invoke(
         app, ["import", *paths, "--db", seeded_store], env={"COLUMNS": "300"}
     )
@@ -226,5 +272,6 @@ def test_malformed_input_is_refused_whole(seeded_store, tmp_path, case, files, l
     if line is not None:
         assert f":{line}: " in message, message
     assert words in message, message
+    assert Path(seeded_store).read_bytes() == before_bytes
     with Repository(seeded_store) as repo:
         assert repo.export() == before

@@ -405,6 +405,14 @@ ERRORS = [
     ("bad quoting", "f.csv", STUDY + 's,"T"x,,,,\n', 2, "malformed quoting"),
     ("line after a quoted newline", "f.csv", STUDY + 's,"a\nb",,,,\nt,T,aliens,,,\n', 4,
      "unknown population 'aliens'"),
+    ("semicolons in a .csv", "f.csv", "study_id;region\ns;amygdala\n", 1,
+     "columns are separated by ';', but a .csv file needs ','"),
+    ("semicolons after a blank line", "f.csv", "\n\nstudy_id;region\ns;amygdala\n", 3,
+     "columns are separated by ';', but a .csv file needs ','"),
+    ("commas in a .tsv", "f.tsv", "study_id,region\ns,amygdala\n", 1,
+     "columns are separated by ',', but a .tsv file needs tabs"),
+    ("tabs in a .csv.gz", "f.csv.gz", "study_id\tregion\ns\tamygdala\n", 1,
+     "columns are separated by tabs, but a .csv file needs ','"),
 ]  # fmt: skip
 
 

@@ -126,7 +126,9 @@ def test_import_is_one_transaction(repo):
     repo.add_study(make_study("kept"))
     before = repo.counts()
     batch = [make_study("new-1"), make_study("new-2"), make_study("kept")]
-    with pytest.raises(InputError, match=r"study 'kept' already in the store; use --replace"):
+    with pytest.raises(
+        InputError, match=r"^batch.csv: study 'kept' is already in the store \(use --replace\)$"
+    ):
         repo.add_studies(batch, source="batch.csv")
     assert repo.counts() == before
     assert repo.study_ids() == ["kept"]
@@ -186,7 +188,7 @@ def test_foreign_database_is_refused(tmp_path):
     path = tmp_path / "other.db"
     with sqlite3.connect(path) as connection:
         connection.execute("CREATE TABLE t (a int)")
-    with pytest.raises(NeuroreviewError, match="is not a neuroreview store"):
+    with pytest.raises(NeuroreviewError, match=f"^{path}: not a neuroreview store$"):
         Repository(path)
 
 
@@ -216,7 +218,9 @@ def test_large_replace_crosses_the_in_list_chunks(repo):
     # 1,200 ids exceed one 500-id IN (...) slice: existence checks and deletes go in chunks.
     studies = [Study(id=f"s{i:04d}", analyses=[], region_findings=[]) for i in range(1200)]
     repo.add_studies(studies)
-    with pytest.raises(InputError, match=r"study 's0000', 's0001', .* and 1195 more already"):
+    with pytest.raises(
+        InputError, match=r"^studies 's0000', 's0001', .* and 1195 more are already in the store"
+    ):
         repo.add_studies(studies)
     replaced = [s.model_copy(update={"year": 2001}) for s in studies]
     repo.add_studies(replaced, replace=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import sparse, special, stats
+from scipy import sparse, special
 
 from neuroreview import __version__
 from neuroreview.cbma.base import (
@@ -289,6 +289,8 @@ class MKDAChi2(CBMAEstimator):
 
     def p_to_summarystat(self, p: float) -> float:
         """The chi-square (1 dof) whose upper-tail p is ``p``; it serves every chi2 map."""
+        from scipy import stats  # here: importing scipy.stats costs half a second of start-up
+
         return float(stats.chi2.isf(p, 1))
 
     def null_problem(self, cluster_threshold: float) -> NullProblem:

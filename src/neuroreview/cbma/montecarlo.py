@@ -20,10 +20,10 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
 from neuroreview.cbma import _mc_kernels
 from neuroreview.cbma.base import Combine, NullProblem
@@ -77,6 +77,8 @@ class EarlyStop:
 
     def relative_width(self, sample: NDArray[np.float64]) -> float:
         """Width of the quantile's confidence interval over the quantile (inf if unknown)."""
+        from scipy import stats  # here: importing scipy.stats costs half a second of start-up
+
         n = sample.size
         q = 1.0 - self.alpha
         tail = (1.0 - self.confidence) / 2.0
@@ -363,6 +365,19 @@ def _collect(
         if close is not None:
             close()
     return collected, n_iters, False
+
+
+def kernels_cached() -> bool | None:
+    """Whether numba's on-disk cache holds the compiled Monte Carlo kernels (None: cannot tell).
+
+    The first analysis after installing compiles them, about 20 s on 2 cores; callers say so
+    before the user waits. It looks at numba's cache index, which numba does not make public.
+    """
+    try:
+        index = _mc_kernels.run_iterations._cache._cache_file._index_path
+    except AttributeError:
+        return None
+    return Path(index).is_file()
 
 
 @functools.cache

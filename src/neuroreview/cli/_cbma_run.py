@@ -10,9 +10,7 @@ from __future__ import annotations
 import contextlib
 import math
 import platform
-import shutil
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -173,7 +171,11 @@ class Settings:
 
 def writable_target(out: Path, force: bool) -> Path:
     """The absolute output folder, after checking now that it may be written at the end."""
+    from neuroreview.io.staging import check_writable
+
     target = out.expanduser().resolve()
+    if target.exists() and not target.is_dir():
+        raise NeuroreviewError(f"--out {out} exists and is not a folder")
     if target.exists():
         if not force:
             raise NeuroreviewError(f"{out} already exists; use --force to replace it")
@@ -181,6 +183,7 @@ def writable_target(out: Path, force: bool) -> Path:
             raise NeuroreviewError(
                 f"{out} exists and holds no {RECORD}; --force only replaces an earlier analysis"
             )
+    check_writable(target)
     return target
 
 
@@ -212,9 +215,17 @@ def perform(
     it (a caller's live display, which cannot nest another) the Monte Carlo adds a task to it.
     """
     from neuroreview.cbma.inference import correct_fdr
+    from neuroreview.cbma.montecarlo import kernels_cached
 
     settings.check_sample_sizes(coordinates.missing_sample_sizes())
     estimator = settings.estimator()
+    if kernels_cached() is False:
+        console.print(
+            "compiling the meta-analysis kernels: the first analysis after installing takes "
+            "about 20 s longer, later ones load them from numba's cache",
+            markup=False,
+            highlight=False,
+        )
     status = (
         console.status(f"fitting {settings.method.upper()}")
         if progress is None
@@ -425,29 +436,13 @@ def write_folder(folder: Path, outcome: Outcome, record: dict[str, Any], timer: 
 
 
 def publish(target: Path, force: bool, write: Callable[[Path], None]) -> None:
-    """Write into a hidden sibling folder, then rename it to ``target`` in one step.
+    """Write the folder under a hidden name beside ``target``, then rename it into place.
 
-    An earlier analysis at ``target`` (only with --force) is moved aside first and deleted once
-    the new folder is in place, or moved back if the swap fails. The target is checked again
-    here: something may have appeared there while the analysis ran.
+    The target is checked again here: something may have appeared there while the analysis
+    ran. Staging folders of killed earlier runs into the same place are removed first.
     """
+    from neuroreview.io.staging import staged_folder
+
     writable_target(target, force)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tag = uuid.uuid4().hex
-    staging = target.with_name(f".{target.name}.{tag}.partial")
-    retired = target.with_name(f".{target.name}.{tag}.old")
-    staging.mkdir()
-    try:
+    with staged_folder(target) as staging:
         write(staging)
-        if target.exists():
-            target.rename(retired)
-            try:
-                staging.rename(target)
-            except BaseException:
-                retired.rename(target)
-                raise
-            shutil.rmtree(retired)
-        else:
-            staging.rename(target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)

@@ -74,9 +74,14 @@ def analyze(
     ] = 10_000,
     seed: Annotated[
         int | None,
-        typer.Option(help="Random seed; a fresh one is drawn (and recorded) when not given."),
+        typer.Option(
+            min=0, help="Random seed; a fresh one is drawn (and recorded) when not given."
+        ),
     ] = None,
-    jobs: Annotated[int, typer.Option(help="Worker processes for the Monte Carlo.")] = 1,
+    jobs: Annotated[
+        int,
+        typer.Option(min=1, help="Threads for the Monte Carlo; the result does not depend on it."),
+    ] = 1,
     out: Annotated[Path, typer.Option("--out", help="Output folder.")] = DEFAULT_OUT,
     force: Annotated[
         bool,
@@ -227,7 +232,7 @@ def _read_store(db: str, filters: dict[str, Any]) -> _Inputs:
         year_max=year if year is not None else filters["--year-to"],
         study_ids=filters["--study"],
     )
-    with Repository(db) as repository:
+    with Repository(db, create=False) as repository:
         studies = repository.list_studies(study_filter)
         url = make_url(repository.url).render_as_string(hide_password=True)
     missing = sorted(set(filters["--study"] or ()) - {s.id for s in studies})

@@ -111,9 +111,7 @@ def regions(
 
 def _load_store(db: str) -> tuple[list, str]:
     """The store's studies; a missing SQLite file is an error rather than a new empty store."""
-    if "://" not in db and not Path(db).expanduser().exists():
-        raise NeuroreviewError(f"no store at {db}; create one with `neuroreview import FILE --db`")
-    with Repository(db) as repository:
+    with Repository(db, create=False) as repository:
         studies = repository.list_studies()
         url = repository.url
     if not studies:

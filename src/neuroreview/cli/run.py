@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +46,9 @@ DEFAULT_JOBS = 1
 CBMA_METHODS = ("ale", "mkda")
 LABELS = {"ale": "ALE", "mkda": "MKDA density"}
 REGIONS_FOLDER = "regions"
+#: The run's record of itself; also how --force recognises a folder it may replace.
+RUN_RECORD = "summary.json"
+CROSSTAB, CORPUS_FOLDER = "studies_by_modality_population.tsv", "corpus"
 #: The report the run ends with, and the folder of its figures and derived tables.
 REPORT_FILE, REPORT_FOLDER = "report.html", "report"
 #: Why a study is not in the coordinate meta-analyses, in the order the reasons are checked.
@@ -66,15 +68,30 @@ def run(
         str | None,
         typer.Option("--db", help="Run on the studies of this existing store instead."),
     ] = None,
-    out: Annotated[Path, typer.Option("--out", help="Output folder.")] = DEFAULT_OUT,
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="Output folder: new, empty, or an earlier run's (with --force). It gets "
+            "summary.json, report.html, report-provenance.json, report/, "
+            "studies_by_modality_population.tsv, corpus/, ale/, mkda/, regions/, decode/ "
+            "and, with --corpus or the built-in corpus, the working store neuroreview.db.",
+        ),
+    ] = DEFAULT_OUT,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Replace --out if it holds an earlier run (and only then)."),
+    ] = False,
     iterations: Annotated[
         int, typer.Option(help="Monte Carlo iterations of each FWE correction.")
     ] = DEFAULT_ITERATIONS,
     seed: Annotated[
-        int, typer.Option(help="Random seed of the Monte Carlo (the same seed, the same run).")
+        int,
+        typer.Option(min=0, help="Random seed of the Monte Carlo (the same seed, the same run)."),
     ] = 0,
     jobs: Annotated[
-        int, typer.Option(help="Worker processes for the Monte Carlo; results do not depend on it.")
+        int,
+        typer.Option(min=1, help="Threads for the Monte Carlo; results do not depend on it."),
     ] = DEFAULT_JOBS,
     include_exposure: Annotated[
         list[str] | None,
@@ -82,36 +99,33 @@ def run(
             "--include-exposure",
             metavar="chronic_use|unknown",
             help="Also meta-analyse studies of this exposure (besides single_dose and "
-            "repeated_course); repeat for several.",
+            "repeated_course; your own corpus also includes unknown); repeat for several.",
         ),
     ] = None,
 ) -> None:
-    """Run the review: the built-in ketamine corpus by default, or --corpus / --db of your own."""
-    from neuroreview.io.builtin import builtin_corpus_dir
+    """Run the review: the built-in ketamine corpus by default, or --corpus / --db of your own.
+
+    Sleuth files, NiMARE JSON and the Neurosynth tables record no exposure: with --corpus or
+    --db, studies of unknown exposure are reviewed too (the built-in corpus records it).
+    """
+    from neuroreview.io.staging import staged_folder
     from neuroreview.synthesis.summary import summarize_corpus
 
     if corpus and db:
         raise NeuroreviewError("give either --corpus files or --db, not both")
-    exposures = _exposures(include_exposure)
+    exposures = _exposures(include_exposure, own_corpus=bool(corpus or db))
     settings = {"ale": _settings("ale", iterations, seed, jobs)}
     settings["mkda"] = _settings("mkda", iterations, seed, jobs)
-    _check_out(out)
+    target = check_out(out, force, db)
     if db and "://" not in db and not Path(db).expanduser().is_file():
         raise NeuroreviewError(f"no store at {db}; import studies first (neuroreview import)")
-    if not corpus and not db and builtin_corpus_dir() is None:
-        console.print(
-            "No built-in corpus ships with this version yet; run on your own with "
-            "`neuroreview run --corpus FILE` or `neuroreview run --db STORE`."
-        )
-        raise typer.Exit(0)
-    out.mkdir(parents=True, exist_ok=True)
     record = _Record()
-    with _progress() as progress:
+    with staged_folder(target) as stage, _progress() as progress:
         overall = progress.add_task("loading the corpus", total=7)
         with record.step("load"):
-            studies, origin = _load(corpus, db, out)
+            studies, origin = _load(corpus, db, stage)
             summary = summarize_corpus(studies)
-            written = ([] if db else [STORE_NAME]) + _write_corpus(out, studies, summary)
+            written = ([] if db else [STORE_NAME]) + _write_corpus(stage, studies, summary)
         record.steps["load"].update(n_studies=len(studies), written=written)
         progress.update(overall, advance=1, description="selecting the coordinate studies")
         with record.step("select"):
@@ -120,16 +134,16 @@ def run(
         clusters_folder = None
         for method in CBMA_METHODS:
             progress.update(overall, advance=1, description=f"{LABELS[method]} meta-analysis")
-            done = _cbma_step(method, selection, settings[method], origin, out, record, progress)
+            done = _cbma_step(method, selection, settings[method], origin, stage, record, progress)
             if method == "ale" and done:
-                clusters_folder = out / method
+                clusters_folder = stage / method
         progress.update(overall, advance=1, description="region synthesis")
         with record.step("regions"):
-            record.steps["regions"].update(_regions_step(selection, clusters_folder, out))
+            record.steps["regions"].update(_regions_step(selection, clusters_folder, stage))
         record.folders.append(REGIONS_FOLDER)
         progress.update(overall, advance=1, description="functional decoding")
         with record.step("decode"):
-            record.steps["decode"].update(_decode_step(out, record))
+            record.steps["decode"].update(_decode_step(stage, record))
         record.folders.append(DECODE_FOLDER)
         progress.update(overall, advance=1, description="report")
         document = _summary_document(origin, summary, selection, record, iterations, seed, jobs)
@@ -138,11 +152,12 @@ def run(
             del document["attribution"]
         # The report reads the summary from disk like `neuroreview report` does; the summary is
         # written again once the report step is recorded in it.
-        _write_json(out / "summary.json", document)
+        _write_json(stage / RUN_RECORD, document)
         with record.step("report"):
-            record.steps["report"].update(_report_step(out))
+            record.steps["report"].update(_report_step(stage, target.name))
         document["timings_s"] = {name: step.get("seconds") for name, step in record.steps.items()}
-        _write_json(out / "summary.json", document)
+        _write_json(stage / RUN_RECORD, document)
+        progress.update(overall, description="moving the results into place")
         progress.update(overall, advance=1, description="done")
     _print_summary(summary, origin)
     _print_steps(record, out)
@@ -159,8 +174,10 @@ def run(
 # --- options -------------------------------------------------------------------------------
 
 
-def _exposures(include: list[str] | None) -> tuple[Exposure, ...]:
-    chosen = list(DEFAULT_EXPOSURES)
+def _exposures(include: list[str] | None, own_corpus: bool) -> tuple[Exposure, ...]:
+    """The exposures reviewed. A user's corpus adds unknown: most formats cannot record
+    exposure, and leaving out every study of a Sleuth file would analyse nothing."""
+    chosen = list(DEFAULT_EXPOSURES) + ([Exposure.UNKNOWN] if own_corpus else [])
     for text in include or ():
         try:
             exposure = Exposure.parse(text)
@@ -195,16 +212,70 @@ def _settings(method: str, iterations: int, seed: int, jobs: int):
     return settings
 
 
-def _check_out(out: Path) -> None:
-    """Refuse, before any work, an output folder the run could not write at the end."""
-    from neuroreview.cli._cbma_run import writable_target
+def check_out(out: Path, force: bool, db: str | None = None) -> Path:
+    """The run's folder, checked before any work: new, empty, or an earlier run's with --force.
 
-    if out.exists() and not out.is_dir():
+    A folder holding anything a run did not write (the user's store, their notes, another
+    tool's output) is never written into, with or without --force: the run builds its folder
+    under a hidden name and swaps it in whole, which would delete them.
+    """
+    from neuroreview.io.staging import check_writable
+
+    target = out.expanduser().absolute()
+    if target.exists() and not target.is_dir():
         raise NeuroreviewError(f"--out {out} exists and is not a folder")
-    for method in CBMA_METHODS:
-        writable_target(out / method, force=True)
-    if (out / REGIONS_FOLDER).exists() and not (out / REGIONS_FOLDER).is_dir():
-        raise NeuroreviewError(f"{out / REGIONS_FOLDER} exists and is not a folder")
+    if target.is_dir() and any(target.iterdir()):
+        if not is_run_folder(target):
+            names = sorted(entry.name for entry in target.iterdir())
+            shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+            raise NeuroreviewError(
+                f"--out {out} holds files that `neuroreview run` did not write ({shown}); "
+                "choose a new or empty folder"
+            )
+        foreign = sorted(e.name for e in target.iterdir() if e.name not in _run_entries())
+        if foreign:
+            raise NeuroreviewError(
+                f"--out {out} holds an earlier run and files it did not write "
+                f"({', '.join(foreign[:3])}); move them out or choose another folder"
+            )
+        if not force:
+            raise NeuroreviewError(f"--out {out} holds an earlier run; use --force to replace it")
+    if db and "://" not in db:
+        store = Path(db).expanduser().absolute()
+        if target == store.parent or target in store.parents:
+            raise NeuroreviewError(
+                f"--db {db} lies inside --out {out}, which the run replaces; "
+                "copy the store elsewhere or choose another --out"
+            )
+    check_writable(target)
+    return target
+
+
+def is_run_folder(folder: Path) -> bool:
+    """Whether ``folder`` holds a run's record: its summary.json, as this command writes it."""
+    try:
+        document = json.loads((folder / RUN_RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(document, dict) and {"neuroreview_version", "steps"} <= document.keys()
+
+
+def _run_entries() -> set[str]:
+    """Every name a run writes at the top of its folder: what --force may replace."""
+    from neuroreview.report.build import PROVENANCE
+
+    return {
+        STORE_NAME,
+        RUN_RECORD,
+        CROSSTAB,
+        CORPUS_FOLDER,
+        *CBMA_METHODS,
+        REGIONS_FOLDER,
+        DECODE_FOLDER,
+        REPORT_FILE,
+        REPORT_FOLDER,
+        PROVENANCE,
+    }
 
 
 def _progress() -> Progress:
@@ -321,7 +392,7 @@ def _cbma_step(
     progress: Progress,
 ) -> bool:
     """One meta-analysis into ``out/method``; False (and why, in the record) when skipped."""
-    from neuroreview.cli._cbma_run import Timer, analysis_record, perform, publish, write_folder
+    from neuroreview.cli._cbma_run import Timer, analysis_record, perform, write_folder
 
     studies, without_n = selection.coordinate, []
     if method == "ale":
@@ -338,7 +409,6 @@ def _cbma_step(
             f" (left out: {', '.join(reasons)})" if reasons else ""
         )
         record.skip(method, reason)
-        _remove_earlier(out / method)
         return False
     from neuroreview.cbma.inputs import CoordinateSet
 
@@ -352,11 +422,8 @@ def _cbma_step(
         "study_ids": [s.id for s in studies],
     }
     analysis = analysis_record(outcome, settings, coordinates, studies, inputs)
-    publish(
-        (out / method).resolve(),
-        True,
-        lambda folder: write_folder(folder, outcome, analysis, timer),
-    )
+    (out / method).mkdir()
+    write_folder(out / method, outcome, analysis, timer)
     record.steps[method] = {
         "status": "run",
         "folder": method,
@@ -394,14 +461,6 @@ def _with_sample_sizes(studies: list[Study]) -> tuple[list[Study], list[str]]:
     return kept, dropped
 
 
-def _remove_earlier(folder: Path) -> None:
-    """A skipped analysis must not leave an earlier run's results where its own would be."""
-    from neuroreview.cli._cbma_run import RECORD
-
-    if (folder / RECORD).is_file():
-        shutil.rmtree(folder)
-
-
 def _decode_step(out: Path, record: _Record) -> dict[str, Any]:
     """Neurosynth topics of the maps, surviving clusters and converging regions of the run."""
     from neuroreview.cli._decode_run import decode_step
@@ -410,11 +469,12 @@ def _decode_step(out: Path, record: _Record) -> dict[str, Any]:
     return decode_step(out, methods_run, REGIONS_FOLDER)
 
 
-def _report_step(out: Path) -> dict[str, Any]:
-    """report.html from the files just written, so it shows exactly what the folder holds."""
+def _report_step(out: Path, name: str) -> dict[str, Any]:
+    """report.html from the files just written, so it shows exactly what the folder holds;
+    ``name`` is the folder's final name (it is built under a hidden one)."""
     from neuroreview.report.build import PROVENANCE, build_report
 
-    report = build_report(out)
+    report = build_report(out, folder_name=name)
     return {"file": report.name, "folder": REPORT_FOLDER, "provenance": PROVENANCE}
 
 
@@ -464,7 +524,7 @@ def _load(corpus: list[Path] | None, db: str | None, out: Path) -> tuple[list, s
     from neuroreview.store import Repository
 
     if db:
-        with Repository(db) as repository:
+        with Repository(db, create=False) as repository:
             return repository.list_studies(), f"store {repository.url}"
     if corpus:
         studies, origin = read_inputs(corpus), ", ".join(map(str, corpus))
@@ -475,17 +535,11 @@ def _load(corpus: list[Path] | None, db: str | None, out: Path) -> tuple[list, s
 
 
 def _fresh_store(path: Path, studies) -> None:
-    """Build the store beside its final place, then swap it in, so a failed run keeps the old one."""
+    """The run's working store, in its own (staging) folder: never a store the user owns."""
     from neuroreview.store import Repository
 
-    temp = path.with_name(path.name + ".building")
-    temp.unlink(missing_ok=True)
-    try:
-        with Repository(temp) as repository:
-            repository.add_studies(studies)
-        temp.replace(path)
-    finally:
-        temp.unlink(missing_ok=True)
+    with Repository(path) as repository:
+        repository.add_studies(studies)
 
 
 # --- output --------------------------------------------------------------------------------
@@ -498,9 +552,9 @@ def _write_corpus(out: Path, studies, summary) -> list[str]:
 
     buffer = io.StringIO()
     csv.writer(buffer, delimiter="\t", lineterminator="\n").writerows(summary.crosstab_rows())
-    atomic_write_text(out / "studies_by_modality_population.tsv", buffer.getvalue())
-    tables = write_tables(studies, out / "corpus", fmt="tsv")
-    return ["studies_by_modality_population.tsv"] + [f"corpus/{t.name}" for t in tables]
+    atomic_write_text(out / CROSSTAB, buffer.getvalue())
+    tables = write_tables(studies, out / CORPUS_FOLDER, fmt="tsv")
+    return [CROSSTAB] + [f"{CORPUS_FOLDER}/{t.name}" for t in tables]
 
 
 def _attribution(studies) -> str | None:

@@ -63,7 +63,11 @@ def _neurosynth_pair(paths: list[Path]) -> tuple[Path, Path]:
 def read_inputs(
     paths: Sequence[str | Path], fmt: InputFormat | str = InputFormat.AUTO
 ) -> list[Study]:
-    """Read every file into studies; table files of one call are joined into the same studies."""
+    """Read every file into studies; table files of one call are joined into the same studies.
+
+    A file (or the tables of one call, together) that yields no study is an error: importing
+    "0 studies" with success is almost always a wrong or truncated file.
+    """
     from neuroreview.io.neurosynth import read_neurosynth
     from neuroreview.io.nimare_json import read_nimare_json
     from neuroreview.io.sleuth import read_sleuth
@@ -78,16 +82,30 @@ def read_inputs(
 
     batches: list[tuple[str, list[Study]]] = []
     for path in groups.get(InputFormat.SLEUTH, []):
-        batches.append((str(path), read_sleuth(path)))
+        batches.append((str(path), _some_studies(read_sleuth(path), [path])))
     for path in groups.get(InputFormat.NIMARE, []):
-        batches.append((str(path), read_nimare_json(path)))
+        batches.append((str(path), _some_studies(read_nimare_json(path), [path])))
     if groups.get(InputFormat.TABLES):
         tables = groups[InputFormat.TABLES]
-        batches.append((", ".join(map(str, tables)), read_tables(tables)))
+        batches.append((", ".join(map(str, tables)), _some_studies(read_tables(tables), tables)))
     if groups.get(InputFormat.NEUROSYNTH):
         coordinates, metadata = _neurosynth_pair(groups[InputFormat.NEUROSYNTH])
-        batches.append((str(coordinates), read_neurosynth(coordinates, metadata).to_studies()))
+        # The metadata file lists the studies, so it is the one to name when there are none.
+        studies = read_neurosynth(coordinates, metadata).to_studies()
+        batches.append((str(coordinates), _some_studies(studies, [metadata])))
     return _concatenate_unique(batches)
+
+
+def _some_studies(studies: list[Study], paths: Sequence[Path]) -> list[Study]:
+    """``studies``, unless empty: then an error naming the file(s) they were read from.
+
+    Tables are checked together, not one by one: an empty region_findings table beside a
+    studies table (as ``export --format csv`` writes) is fine.
+    """
+    if not studies:
+        verb = "holds" if len(paths) == 1 else "hold"
+        raise InputError(f"{verb} no studies", ", ".join(map(str, paths)))
+    return studies
 
 
 def _concatenate_unique(batches: list[tuple[str, list[Study]]]) -> list[Study]:

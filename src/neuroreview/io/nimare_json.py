@@ -62,6 +62,8 @@ from neuroreview.model import (
 )
 
 __all__ = [
+    "format_nimads",
+    "format_nimare_dataset",
     "parse_nimads",
     "parse_nimare_dataset",
     "parse_nimare_json",
@@ -807,10 +809,27 @@ def write_nimads(
     _write_json(to_nimads_dict(studies, studyset_id, name), path)
 
 
+def format_nimare_dataset(studies: Iterable[Study]) -> str:
+    """The text :func:`write_nimare_dataset` writes, for standard output."""
+    return _json_text(to_nimare_dataset_dict(studies))
+
+
+def format_nimads(
+    studies: Iterable[Study], studyset_id: str = "neuroreview", name: str = ""
+) -> str:
+    """The text :func:`write_nimads` writes, for standard output."""
+    return _json_text(to_nimads_dict(studies, studyset_id, name))
+
+
+def _json_text(document: dict[str, Any]) -> str:
+    """One serialisation for files and standard output, so both read back the same."""
+    return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
 def _write_json(document: dict[str, Any], path: Source) -> None:
-    text = json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False)
+    text = _json_text(document)
     try:
-        atomic_write_text(path, text + "\n")
+        atomic_write_text(path, text)
     except OSError as error:
         raise InputError(f"cannot be written ({error.strerror or error})", path) from None
 

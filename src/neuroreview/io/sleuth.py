@@ -39,10 +39,16 @@ from neuroreview.model import Analysis, Focus, Space, Study, first_repeated, val
 from neuroreview.model.study import coordinate_problem
 
 __all__ = [
+    "NO_COORDINATES",
+    "NO_SAMPLE_SIZE",
+    "UNKNOWN_SPACE",
+    "SleuthLeftOut",
     "SleuthWriteResult",
     "format_sleuth",
     "parse_sleuth",
     "read_sleuth",
+    "render_sleuth",
+    "sleuth_writable",
     "split_experiment_name",
     "write_sleuth",
 ]
@@ -394,19 +400,81 @@ class SleuthWriteResult:
     space: Space
 
 
+#: Why :func:`sleuth_writable` leaves a study or an experiment out.
+NO_COORDINATES = "no coordinates"
+NO_SAMPLE_SIZE = "no sample size"
+UNKNOWN_SPACE = "unknown coordinate space"
+
+
+@dataclass(frozen=True)
+class SleuthLeftOut:
+    """A study (``analysis_id`` None: all of it) or one experiment a Sleuth file cannot hold."""
+
+    study_id: str
+    analysis_id: str | None
+    reason: str
+
+
+def sleuth_writable(studies: Iterable[Study]) -> tuple[list[Study], list[SleuthLeftOut]]:
+    """Split ``studies`` into what a Sleuth file can hold and what it cannot, with the reason.
+
+    A Sleuth experiment is coordinates in MNI or Talairach with ``// Subjects=N``; GingerALE and
+    :func:`read_sleuth` both refuse an experiment without it, and neither guesses a space. So a
+    study without analyses (region findings only, or nothing), an analysis in an unknown space
+    and one without a sample size (neither its own nor its study's) are left out, not invented:
+    an export of a mixed corpus then writes what it can and says exactly what it could not.
+    Studies keep only their writable analyses.
+    """
+    writable: list[Study] = []
+    left_out: list[SleuthLeftOut] = []
+    for study in studies:
+        problems = [(analysis, _analysis_problem(study, analysis)) for analysis in study.analyses]
+        kept = [analysis for analysis, problem in problems if problem is None]
+        if not study.analyses:
+            left_out.append(SleuthLeftOut(study.id, None, NO_COORDINATES))
+        elif not kept:
+            reasons = dict.fromkeys(problem for _, problem in problems if problem)
+            left_out.append(SleuthLeftOut(study.id, None, ", ".join(reasons)))
+        else:
+            if len(kept) < len(study.analyses):
+                study = study.model_copy(update={"analyses": kept})
+            writable.append(study)
+            left_out += [SleuthLeftOut(study.id, a.id, p) for a, p in problems if p is not None]
+    return writable, left_out
+
+
+def _analysis_problem(study: Study, analysis: Analysis) -> str | None:
+    problems = []
+    if analysis.space is Space.UNKNOWN:
+        problems.append(UNKNOWN_SPACE)
+    if _sample_size(study, analysis) is None:
+        problems.append(NO_SAMPLE_SIZE)
+    return ", ".join(problems) or None
+
+
+def _sample_size(study: Study, analysis: Analysis) -> int | None:
+    """The analysis's sample size, else its study's: the rule the meta-analysis itself uses
+    (:meth:`neuroreview.cbma.inputs.CoordinateSet.from_studies`), so GingerALE gets the same N."""
+    return analysis.n_subjects or study.n_subjects
+
+
 def write_sleuth(
     studies: Iterable[Study],
     path: str | Path,
     space: Space | str | None = None,
     method: str = "lancaster_pooled",
+    decimals: int | None = None,
 ) -> SleuthWriteResult:
     """Write ``studies`` to ``path`` as one Sleuth file, atomically.
 
     All analyses must share one space unless ``space`` is given, in which case coordinates in the
-    other space are converted with ``method`` (see :func:`neuroreview.space.transforms.convert`).
-    Studies with region findings but no analyses are skipped and listed in the result.
+    other space are converted with ``method`` (see :func:`neuroreview.space.transforms.convert`)
+    and, if ``decimals`` is given, rounded to that many decimals (a transform's float noise such
+    as 17.322400000000002 means nothing at millimetre precision). Coordinates already in the
+    target space are written exactly as stored. Studies with region findings but no analyses
+    are skipped and listed in the result; :func:`sleuth_writable` leaves out the rest.
     """
-    text, result = _render(list(studies), space, method)
+    text, result = render_sleuth(studies, space, method, decimals)
     _write_file(path, text)
     return result
 
@@ -415,15 +483,21 @@ def format_sleuth(
     studies: Iterable[Study],
     space: Space | str | None = None,
     method: str = "lancaster_pooled",
+    decimals: int | None = None,
 ) -> str:
     """The Sleuth text :func:`write_sleuth` would write (same checks, same conversion)."""
-    text, _ = _render(list(studies), space, method)
+    text, _ = render_sleuth(studies, space, method, decimals)
     return text
 
 
-def _render(
-    studies: list[Study], space: Space | str | None, method: str
+def render_sleuth(
+    studies: Iterable[Study],
+    space: Space | str | None = None,
+    method: str = "lancaster_pooled",
+    decimals: int | None = None,
 ) -> tuple[str, SleuthWriteResult]:
+    """The text and result of :func:`write_sleuth` without writing a file (for standard output)."""
+    studies = list(studies)
     _check_unique_study_ids(studies)
     writable, skipped = _writable_studies(studies)
     analyses = [(study, analysis) for study in writable for analysis in study.analyses]
@@ -432,7 +506,9 @@ def _render(
     if space is not None:
         _check_method(method)
     target = _target_space(analyses, space)
-    blocks = [_experiment_block(study, analysis, target, method) for study, analysis in analyses]
+    blocks = [
+        _experiment_block(study, analysis, target, method, decimals) for study, analysis in analyses
+    ]
     text = "\n".join([f"// Reference={_HEADER_SPACE[target]}", "", *blocks])
     result = SleuthWriteResult(len(blocks), tuple(skipped), target)
     return text.rstrip("\n") + "\n", result
@@ -469,10 +545,10 @@ def _check_writable(study: Study, analysis: Analysis) -> None:
             f"{where}: its coordinate space is unknown; set it to MNI or TAL before writing a "
             "Sleuth file"
         )
-    if analysis.n_subjects is None:
+    if _sample_size(study, analysis) is None:
         raise InputError(
-            f"{where}: the number of subjects is missing, and every Sleuth experiment needs a "
-            "'// Subjects=N' line"
+            f"{where}: the number of subjects is missing (on the analysis and on the study), and "
+            "every Sleuth experiment needs a '// Subjects=N' line"
         )
 
 
@@ -510,9 +586,13 @@ def _check_method(method: str) -> None:
         ) from None
 
 
-def _experiment_block(study: Study, analysis: Analysis, target: Space, method: str) -> str:
+def _experiment_block(
+    study: Study, analysis: Analysis, target: Space, method: str, decimals: int | None
+) -> str:
     xyz = _coordinates_in(study, analysis, target, method)
-    lines = [f"// {_label_for(study, analysis)}", f"// Subjects={analysis.n_subjects}"]
+    if decimals is not None and analysis.space is not target:
+        xyz = np.round(xyz, decimals)
+    lines = [f"// {_label_for(study, analysis)}", f"// Subjects={_sample_size(study, analysis)}"]
     lines += ["\t".join(_number_text(v) for v in row) for row in xyz.tolist()]
     return "\n".join(lines) + "\n"
 

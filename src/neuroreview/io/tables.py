@@ -187,10 +187,39 @@ def read_delimited(text: str, delimiter: str, source: str | Path) -> DelimitedRe
     return DelimitedRecords(header, header_line, rows, lines)
 
 
+def _extension(path: Path) -> str:
+    """The extension that tells the delimiter: ``.csv`` for both ``f.csv`` and ``f.csv.gz``."""
+    return Path(path.name.lower().removesuffix(".gz")).suffix
+
+
+#: How messages name a delimiter.
+_DELIMITER_NAMES = {",": "','", ";": "';'", "\t": "tabs"}
+
+
+def _check_delimiter(path: Path, text: str, delimiter: str) -> None:
+    """Refuse a header split by another delimiter than its extension's (a ``;`` .csv).
+
+    Read with the wrong delimiter, the whole header is one column, and the message would be a
+    puzzling "lacks study_id"; naming the delimiter found says what to fix.
+    """
+    lines = text.splitlines()
+    number, first = next(((i, s) for i, s in enumerate(lines, 1) if s.strip()), (1, ""))
+    if delimiter in first:
+        return
+    counts = {d: first.count(d) for d in _DELIMITER_NAMES if d != delimiter}
+    found = max(counts, key=lambda d: counts[d])
+    if counts[found]:
+        raise InputError(
+            f"columns are separated by {_DELIMITER_NAMES[found]}, but a {_extension(path)} "
+            f"file needs {_DELIMITER_NAMES[delimiter]}",
+            path,
+            number,
+        )
+
+
 def _sniff_delimiter(path: Path, text: str) -> str:
     """The delimiter from the extension (``.csv``, ``.tsv``, also under ``.gz``), else the header."""
-    name = path.name.lower().removesuffix(".gz")
-    suffix = Path(name).suffix
+    suffix = _extension(path)
     if suffix in _DELIMITERS:
         return _DELIMITERS[suffix]
     first = next((line for line in text.splitlines() if line.strip()), "")
@@ -220,7 +249,10 @@ def read_table(path: str | Path) -> TableContent:
             path,
             1,
         )
-    records = read_delimited(text, _sniff_delimiter(path, text), path)
+    delimiter = _sniff_delimiter(path, text)
+    if _extension(path) in _DELIMITERS:
+        _check_delimiter(path, text, delimiter)
+    records = read_delimited(text, delimiter, path)
     names = _header_names(records, path)
     kind = _kind_of(names)
     _check_columns(kind, names, path, records.header_line)

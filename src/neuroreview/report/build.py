@@ -105,11 +105,15 @@ def _provenance(context: Context, written: list[Path], report: Path) -> dict[str
     }
 
 
-def build_report(out: str | Path, decoding: list[Decoded] | None = None) -> Path:
+def build_report(
+    out: str | Path, decoding: list[Decoded] | None = None, folder_name: str | None = None
+) -> Path:
     """Write ``out/report.html`` (and its figures, tables and provenance) from a run's folder.
 
     ``decoding`` is the functional interpretation of clusters and regions (ranked term tables);
-    the section appears only when it is given. Returns the report's path.
+    the section appears only when it is given. ``folder_name`` is the name the report gives
+    the folder (default: its own), for a folder built under a hidden name and renamed after.
+    Returns the report's path.
     """
     from neuroreview.io.atomic import atomic_write_text
     from neuroreview.report import figures as draw
@@ -153,7 +157,7 @@ def build_report(out: str | Path, decoding: list[Decoded] | None = None) -> Path
         {
             "title": f"Neuroimaging meta-analysis of {context.drug}: review report",
             "version": __version__,
-            "out_name": out.resolve().name,
+            "out_name": folder_name or out.resolve().name,
             "question": question(context),
             "headline": headline(context),
             "crosstab": context.crosstab,

@@ -7,12 +7,13 @@ was before the import began.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Engine,
@@ -23,10 +24,11 @@ from sqlalchemy import (
     func,
     insert,
     inspect,
+    make_url,
     or_,
     select,
 )
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from neuroreview import __version__
 from neuroreview.errors import InputError, NeuroreviewError
@@ -49,6 +51,12 @@ from neuroreview.store import schema
 from neuroreview.store.schema import SCHEMA_VERSION
 
 DEFAULT_DATABASE = "neuroreview.db"
+
+#: Seconds a SQLite connection waits for another process's write lock before the store reports
+#: "locked" (SQLite's own default is 5 s too); a module setting so that tests can shorten it.
+SQLITE_BUSY_TIMEOUT = 5.0
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)
@@ -118,13 +126,83 @@ def _enable_sqlite_foreign_keys(engine: Engine) -> None:
         cursor.close()
 
 
-class Repository:
-    """Studies and records in a SQL database, read and written as pydantic models."""
+def _sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names; None for other databases, in-memory and ``file:`` URIs.
 
-    def __init__(self, target: str | Path = DEFAULT_DATABASE):
+    Only a plain file can be checked before connecting: SQLite would create a missing one.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.query.get("uri"):
+        return None
+    if parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def _store_name(url: str) -> str:
+    """How messages name a store: the path of a SQLite file, else the URL without its password."""
+    sqlite_file = _sqlite_file(url)
+    if sqlite_file is not None:
+        return str(sqlite_file)
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _database_error(name: str, error: DBAPIError) -> NeuroreviewError:
+    """One line naming the store and what the driver said, without the SQL statement.
+
+    SQLAlchemy's own message spans several lines (the statement, its parameters, a link), which
+    tells a researcher nothing; the driver's first line ("database is locked") does.
+    """
+    code = getattr(error.orig, "sqlite_errorname", None)
+    lines = str(error.orig).strip().splitlines()
+    reason = lines[0] if lines else type(error.orig).__name__
+    if code in ("SQLITE_BUSY", "SQLITE_LOCKED") or reason == "database is locked":
+        return NeuroreviewError(f"{name}: locked by another neuroreview process, try again")
+    if code == "SQLITE_NOTADB":
+        return NeuroreviewError(f"{name}: not a neuroreview store")
+    if code == "SQLITE_CANTOPEN" and not Path(name).parent.is_dir():
+        return NeuroreviewError(f"{name}: cannot create the store, its folder does not exist")
+    return NeuroreviewError(f"{name}: the store cannot be used ({reason})")
+
+
+def _store_errors(method: F) -> F:
+    """Turn a driver error inside a Repository method into one line naming the store.
+
+    Every public method goes through this, so every command that touches a store reports a
+    locked, foreign or broken database the same way, whatever query hit it first.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self: Repository, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except DBAPIError as error:
+            raise _database_error(self.name, error) from error
+
+    return wrapper  # type: ignore[return-value]
+
+
+class Repository:
+    """Studies and records in a SQL database, read and written as pydantic models.
+
+    ``create=True`` (the default, for building stores from Python and for ``neuroreview
+    import``) makes the schema in a missing file or an empty database. Commands that only read
+    pass ``create=False``, so that a typo in ``--db`` is an error instead of a new empty store.
+    ``busy_timeout`` (seconds, SQLite only, default :data:`SQLITE_BUSY_TIMEOUT`) is how long to
+    wait for another process's write before reporting the store as locked.
+    """
+
+    def __init__(
+        self,
+        target: str | Path = DEFAULT_DATABASE,
+        create: bool = True,
+        *,
+        busy_timeout: float | None = None,
+    ):
         self.url = database_url(target)
         try:
-            self.engine = create_engine(self.url)
+            self.name = _store_name(self.url)
+            self.engine = create_engine(self.url, **_engine_options(self.url, busy_timeout))
         except ImportError as error:
             raise NeuroreviewError(
                 f"cannot open database {self.url!r}: its driver is not installed ({error}); "
@@ -132,8 +210,13 @@ class Repository:
             ) from None
         except (SQLAlchemyError, ValueError) as error:
             raise NeuroreviewError(f"cannot open database {self.url!r}: {error}") from None
+        self._check_sqlite_file(create)
         _enable_sqlite_foreign_keys(self.engine)
-        self._ensure_schema()
+        try:
+            self._ensure_schema(create)
+        except BaseException:
+            self.engine.dispose()
+            raise
 
     # -- lifecycle -------------------------------------------------------------------------
     def close(self) -> None:
@@ -145,11 +228,27 @@ class Repository:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    def _ensure_schema(self) -> None:
-        try:
-            tables = set(inspect(self.engine).get_table_names())
-        except SQLAlchemyError as error:
-            raise NeuroreviewError(f"cannot open database {self.url!r}: {error}") from None
+    def _check_sqlite_file(self, create: bool) -> None:
+        """Refuse a folder, and a missing file unless creating, before SQLite touches the disk."""
+        path = _sqlite_file(self.url)
+        if path is None:
+            return
+        if path.is_dir():
+            raise NeuroreviewError(f"{self.name}: is a folder, not a neuroreview store")
+        if not create and not path.exists():
+            raise self._no_store()
+
+    def _no_store(self) -> NeuroreviewError:
+        return NeuroreviewError(
+            f"no store at {self.name}; create one with `neuroreview import FILE --db {self.name}`"
+        )
+
+    @_store_errors
+    def _ensure_schema(self, create: bool) -> None:
+        """Make the schema in a database without tables (if creating), else check it is ours."""
+        tables = set(inspect(self.engine).get_table_names())
+        if not tables and not create:
+            raise self._no_store()
         if not tables:
             with self.engine.begin() as connection:
                 schema.metadata.create_all(connection)
@@ -160,9 +259,7 @@ class Repository:
                 )
             return
         if "schema_version" not in tables:
-            raise NeuroreviewError(
-                f"{self.url} is not a neuroreview store (no schema_version table)"
-            )
+            raise NeuroreviewError(f"{self.name}: not a neuroreview store")
         with self.engine.connect() as connection:
             found = connection.execute(select(func.max(schema.schema_version.c.version))).scalar()
         if found != SCHEMA_VERSION:
@@ -172,6 +269,7 @@ class Repository:
             )
 
     @property
+    @_store_errors
     def schema_version(self) -> int:
         with self.engine.connect() as connection:
             return int(
@@ -182,6 +280,7 @@ class Repository:
     def add_study(self, study: Study, *, replace: bool = False) -> None:
         self.add_studies([study], replace=replace)
 
+    @_store_errors
     def add_studies(
         self, studies: Sequence[Study], *, replace: bool = False, source: str | None = None
     ) -> int:
@@ -195,12 +294,7 @@ class Repository:
         with self.engine.begin() as connection:
             existing = _existing_ids(connection, schema.studies.c.study_id, ids)
             if existing and not replace:
-                shown = ", ".join(repr(i) for i in sorted(existing)[:5])
-                more = f" and {len(existing) - 5} more" if len(existing) > 5 else ""
-                raise InputError(
-                    f"study {shown}{more} already in the store; use --replace to overwrite",
-                    source,
-                )
+                raise InputError(_already_stored(existing), source)
             for chunk in _chunks(sorted(existing)):
                 connection.execute(
                     delete(schema.studies).where(schema.studies.c.study_id.in_(chunk))
@@ -208,6 +302,7 @@ class Repository:
             _insert_studies(connection, studies)
         return len(studies)
 
+    @_store_errors
     def delete_study(self, study_id: str) -> None:
         with self.engine.begin() as connection:
             deleted = connection.execute(
@@ -216,6 +311,7 @@ class Repository:
         if not deleted:
             raise NeuroreviewError(f"no study {study_id!r} in {self.url}")
 
+    @_store_errors
     def add_records(self, records: Sequence[Record], *, source: str | None = None) -> int:
         """Insert citation records (and their decisions) in one transaction."""
         repeated = first_repeated(r.id for r in records)
@@ -239,6 +335,7 @@ class Repository:
         return len(records)
 
     # -- reading ----------------------------------------------------------------------------
+    @_store_errors
     def counts(self) -> CorpusCounts:
         with self.engine.connect() as connection:
 
@@ -253,6 +350,7 @@ class Repository:
                 records=count(schema.records),
             )
 
+    @_store_errors
     def study_ids(self, study_filter: StudyFilter | None = None) -> list[str]:
         query = select(schema.studies.c.study_id).where(*_conditions(study_filter))
         with self.engine.connect() as connection:
@@ -264,6 +362,7 @@ class Repository:
             raise NeuroreviewError(f"no study {study_id!r} in {self.url}")
         return found[0]
 
+    @_store_errors
     def list_studies(self, study_filter: StudyFilter | None = None) -> list[Study]:
         """Studies matching the filter, in the order they were added, with everything below them."""
         with self.engine.connect() as connection:
@@ -273,6 +372,7 @@ class Repository:
         """Every study in the store, as models, for writing to a file format."""
         return self.list_studies()
 
+    @_store_errors
     def list_records(self) -> list[Record]:
         with self.engine.connect() as connection:
             rows = connection.execute(select(schema.records).order_by(schema.records.c.pk)).all()
@@ -305,6 +405,23 @@ class Repository:
 def _as_utc(value: datetime) -> datetime:
     # SQLite drops the zone on the way back; everything is stored in UTC.
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _engine_options(url: str, busy_timeout: float | None) -> dict[str, Any]:
+    """SQLite waits ``busy_timeout`` seconds for a lock; other backends keep their defaults."""
+    if make_url(url).get_backend_name() != "sqlite":
+        return {}
+    timeout = SQLITE_BUSY_TIMEOUT if busy_timeout is None else busy_timeout
+    return {"connect_args": {"timeout": timeout}}
+
+
+def _already_stored(existing: set[str]) -> str:
+    """'study 'x' is already in the store (use --replace)', naming at most five ids."""
+    shown = ", ".join(repr(i) for i in sorted(existing)[:5])
+    more = f" and {len(existing) - 5} more" if len(existing) > 5 else ""
+    if len(existing) == 1:
+        return f"study {shown} is already in the store (use --replace)"
+    return f"studies {shown}{more} are already in the store (use --replace)"
 
 
 def _refuse_duplicate_ids(studies: Iterable[Study], source: str | None) -> None:
