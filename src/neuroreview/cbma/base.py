@@ -4,8 +4,8 @@ An estimator turns a :class:`~neuroreview.cbma.inputs.CoordinateSet` into maps; 
 needs three more things from it: which summary statistic the map is, which value of it an
 uncorrected p corresponds to (for cluster-forming thresholds), and a :class:`NullProblem` that
 describes, as plain arrays, how to recompute the statistic from randomly placed foci. Keeping
-the Monte Carlo engine on arrays alone lets numba compile it and lets worker processes (and
-later Dask) receive it without pickling estimators.
+the Monte Carlo engine on arrays alone lets numba compile it and lets threads (and
+later Dask workers) share it without pickling estimators.
 """
 
 from __future__ import annotations

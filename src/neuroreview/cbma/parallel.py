@@ -12,7 +12,7 @@ truly in parallel, start in microseconds instead of the 1-4 s a process pool cos
 read-only arrays instead of copying them, and die with the process that owns them, so nothing
 outlives a killed parent and no ``__main__`` guard is needed. A process pool was measured and
 dropped: on 2 cores, 5,000 ALE iterations of NiMARE's pain example took 6.7 s serially, 3.2 s
-in 2 threads and 10.8 s in 2 fork-server processes (benchmarks/RESULTS.md).
+in 2 threads (the same bytes) and 10.8 s in 2 fork-server processes (start-up included).
 """
 
 from __future__ import annotations

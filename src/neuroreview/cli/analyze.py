@@ -81,8 +81,16 @@ def analyze(
     jobs: Annotated[
         int,
         typer.Option(min=1, help="Threads for the Monte Carlo; the result does not depend on it."),
-    ] = 1,
-    out: Annotated[Path, typer.Option("--out", help="Output folder.")] = DEFAULT_OUT,
+    ] = 2,
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="Output folder (new, or an earlier analysis with --force): every map as NIfTI "
+            "under NiMARE's names (stat, p, z, logp and the FWE and FDR maps), clusters.tsv, "
+            "clusters.nii.gz and analysis.json.",
+        ),
+    ] = DEFAULT_OUT,
     force: Annotated[
         bool,
         typer.Option("--force", help="Replace the output folder if it holds an earlier analysis."),

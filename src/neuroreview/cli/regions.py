@@ -57,7 +57,9 @@ def regions(
     ] = False,
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Write votes.tsv, convergence.tsv and exclusions.tsv here."),
+        typer.Option(
+            "--out", help="Write votes.tsv, convergence.tsv, exclusions.tsv and effects.tsv here."
+        ),
     ] = None,
     clusters: Annotated[
         Path | None,

@@ -200,7 +200,7 @@ def settings_rows(context: Context) -> list[tuple[str, str]]:
         ("exposures", ", ".join(settings.get("exposures", []))),
         ("Monte Carlo iterations", number(settings.get("iterations", ""))),
         ("seed", str(settings.get("seed", ""))),
-        ("worker processes", str(settings.get("jobs", ""))),
+        ("Monte Carlo threads", str(settings.get("jobs", ""))),
     ]
     for analysis in context.analyses:
         if not analysis.run:
