@@ -171,7 +171,8 @@ def test_analysis_json_records_inputs_settings_versions_and_timings(first_run, s
     assert len(record["estimator"]["kernel_fwhm_mm"]) == 8
     assert record["null_mask"] == "brain"
     fwe = record["fwe"]
-    assert (fwe["seed"], fwe["n_iters_requested"], fwe["n_jobs"]) == (11, 50, 1)
+    # Two Monte Carlo threads by default.
+    assert (fwe["seed"], fwe["n_iters_requested"], fwe["n_jobs"]) == (11, 50, 2)
     assert 1 <= fwe["n_iters_run"] <= 50
     assert fwe["voxel_thresh"] == 0.001
     assert record["clusters"]["n_clusters"] == 2

@@ -28,7 +28,7 @@ from neuroreview.cli._cbma_run import (
     writable_target,
     write_folder,
 )
-from neuroreview.cli.common import DbOption, console, friendly_errors
+from neuroreview.cli.common import DEFAULT_JOBS, DbOption, JobsOption, console, friendly_errors
 from neuroreview.cli.corpus import (
     ImportFormat,
     ModalityOption,
@@ -78,10 +78,7 @@ def analyze(
             min=0, help="Random seed; a fresh one is drawn (and recorded) when not given."
         ),
     ] = None,
-    jobs: Annotated[
-        int,
-        typer.Option(min=1, help="Threads for the Monte Carlo; the result does not depend on it."),
-    ] = 2,
+    jobs: JobsOption = DEFAULT_JOBS,
     out: Annotated[
         Path,
         typer.Option(

@@ -24,7 +24,7 @@ from rich.table import Table
 
 from neuroreview import __version__
 from neuroreview.cli._decode_run import DECODE_FOLDER
-from neuroreview.cli.common import console, friendly_errors
+from neuroreview.cli.common import DEFAULT_JOBS, JobsOption, console, friendly_errors
 from neuroreview.errors import NeuroreviewError
 from neuroreview.model import Exposure, Space, Study
 
@@ -38,9 +38,6 @@ STORE_NAME = "neuroreview.db"
 DEFAULT_EXPOSURES = (Exposure.SINGLE_DOSE, Exposure.REPEATED_COURSE)
 #: Monte Carlo iterations of the default run: under a minute for both analyses on 2 cores.
 DEFAULT_ITERATIONS = 1000
-#: Monte Carlo threads. Two, for the 2-core machines the budget is set on: threads start at
-#: once (a process pool cost more than it saved at 1,000 iterations) and give the same bytes.
-DEFAULT_JOBS = 2
 #: The meta-analyses of the run, in order, with the folder each is written to.
 CBMA_METHODS = ("ale", "mkda")
 LABELS = {"ale": "ALE", "mkda": "MKDA density"}
@@ -88,10 +85,7 @@ def run(
         int,
         typer.Option(min=0, help="Random seed of the Monte Carlo (the same seed, the same run)."),
     ] = 0,
-    jobs: Annotated[
-        int,
-        typer.Option(min=1, help="Threads for the Monte Carlo; results do not depend on it."),
-    ] = DEFAULT_JOBS,
+    jobs: JobsOption = DEFAULT_JOBS,
     include_exposure: Annotated[
         list[str] | None,
         typer.Option(
