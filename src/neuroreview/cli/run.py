@@ -150,7 +150,6 @@ def run(
             record.steps["report"].update(_report_step(stage, target.name))
         document["timings_s"] = {name: step.get("seconds") for name, step in record.steps.items()}
         _write_json(stage / RUN_RECORD, document)
-        progress.update(overall, description="moving the results into place")
         progress.update(overall, advance=1, description="done")
     _print_summary(summary, origin)
     _print_steps(record, out)
