@@ -110,8 +110,11 @@ def run(
     settings = {"ale": _settings("ale", iterations, seed, jobs)}
     settings["mkda"] = _settings("mkda", iterations, seed, jobs)
     target = check_out(out, force, db)
-    if db and "://" not in db and not Path(db).expanduser().is_file():
-        raise NeuroreviewError(f"no store at {db}; import studies first (neuroreview import)")
+    if db:
+        from neuroreview.store import Repository
+
+        # A missing or foreign store fails here, in one line, before the progress display.
+        Repository(db, create=False).close()
     record = _Record()
     with staged_folder(target) as stage, _progress() as progress:
         overall = progress.add_task("loading the corpus", total=7)
