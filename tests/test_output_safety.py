@@ -303,8 +303,16 @@ def test_sigkill_on_analyze_with_two_jobs_leaves_nothing_behind(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("sent", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
-def test_sigterm_or_ctrl_c_on_run_leaves_no_folder(tmp_path, sent, code):
+@pytest.mark.parametrize(
+    ("sent", "codes"),
+    [
+        (signal.SIGTERM, {143}),
+        # Ctrl-C exits 130; under `python -m` CPython sometimes re-raises SIGINT at exit
+        # instead (the Unix convention; a shell shows 130 for both). Cleanup runs either way.
+        (signal.SIGINT, {130, -signal.SIGINT}),
+    ],
+)
+def test_sigterm_or_ctrl_c_on_run_leaves_no_folder(tmp_path, sent, codes):
     process = _start(
         ["run", "--corpus", str(SLEUTH), "--iterations", "2000000", "--jobs", "2"], tmp_path
     )
@@ -312,7 +320,7 @@ def test_sigterm_or_ctrl_c_on_run_leaves_no_folder(tmp_path, sent, code):
         _wait_for_monte_carlo(process)
         assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")]
         process.send_signal(sent)
-        assert process.wait(timeout=15) == code
+        assert process.wait(timeout=15) in codes, process.stderr.read()
         _nothing_left(tmp_path, set())
         assert list(tmp_path.iterdir()) == []
     finally:
