@@ -59,14 +59,16 @@ def test_prints_both_tables_and_counts_exclusions(db):
     assert result.exit_code == 0, result.output
     assert "3 studies from sqlite:///" in result.output
     assert "Votes: studies per region and direction" in result.output
-    assert "Convergence: evidence per region, strongest first" in result.output
+    assert "Convergence: evidence per region and measure family, strongest first" in (
+        result.output
+    )
     assert "sgacc" in result.output and "amygdala" in result.output
     assert "2 excluded (1 effect not pooled, 1 unmapped region); --out DIR lists them" in (
         result.output
     )
 
 
-def test_out_writes_four_tsv_files(db, tmp_path):
+def test_out_writes_five_tsv_files(db, tmp_path):
     out = tmp_path / "regions"
     result = invoke("--db", db, "--out", out)
     assert result.exit_code == 0, result.output
@@ -74,6 +76,7 @@ def test_out_writes_four_tsv_files(db, tmp_path):
         "convergence.tsv",
         "effects.tsv",
         "exclusions.tsv",
+        "label_disagreements.tsv",
         "votes.tsv",
     ]
     effects = read_tsv(out / "effects.tsv")
@@ -97,7 +100,7 @@ def test_out_writes_four_tsv_files(db, tmp_path):
     expected = pool_effects([("alpha", -0.6, 0.1), ("beta", -0.2, 0.2)])
     assert float(sgacc["g"]) == pytest.approx(expected.estimate)
     exclusions = read_tsv(out / "exclusions.tsv")
-    assert exclusions[["kind", "study_id", "item"]].values.tolist() == [
+    assert exclusions[["evidence", "study_id", "item"]].values.tolist() == [
         ["vote", "beta", "mystery region"],
         ["effect", "beta", "BA25 (glx)"],
     ]
@@ -110,7 +113,7 @@ def test_by_population_and_roll_up(db, tmp_path):
     result = invoke("--db", db, "--by", "population", "--roll-up", "--out", out)
     assert result.exit_code == 0, result.output
     votes = read_tsv(out / "votes.tsv")
-    assert list(votes.columns[:2]) == ["population", "region"]
+    assert list(votes.columns[:3]) == ["population", "family", "region"]
     acc = votes[(votes["region"] == "acc") & (votes["population"] == "patients")].iloc[0]
     assert (acc["decrease"], acc["no_change"]) == (1, 1)
     convergence = read_tsv(out / "convergence.tsv")

@@ -455,6 +455,7 @@ def test_writers_use_nimare_names():
     assert study["analyses"][0]["metadata"] == {
         "sample_sizes": [18],
         "direction": "increase",
+        "kind": "drug_effect",
         "contrast": "ketamine - placebo",
         "notes": "cluster-corrected",
     }

@@ -134,13 +134,17 @@ def test_single_effects_are_not_pooled_and_measures_are_kept_apart():
         Study(id="d", region_findings=[finding("insula", "increase", 0.5, 0.1, measure="bold")]),
     ]
     table = convergence_table(corpus)
-    sgacc = table[table["region"] == "sgacc"]
+    sgacc = table[table["region"] == "sgacc"].sort_values("family")
+    # Votes and pools are kept apart by measure family: BOLD is activity, Glx neurochemistry.
+    assert list(sgacc["family"]) == ["activity", "neurochemistry"]
     assert list(sgacc["measure"]) == ["bold", "glx"]
-    assert (sgacc["n_studies"] == 3).all()
+    assert list(sgacc["n_studies"]) == [2, 2]
+    assert list(sgacc["increase_studies"]) == [("a", "b"), ("b", "c")]
     assert list(sgacc["effect_studies"]) == [("a", "b"), ("b", "c")]
     assert pd.isna(row(table, "insula")["g"])  # one study: nothing to pool
     only_glx = convergence_table(corpus, measure="glx")
-    assert list(only_glx.loc[only_glx["region"] == "sgacc", "measure"]) == ["glx"]
+    pooled = only_glx[(only_glx["region"] == "sgacc") & only_glx["measure"].notna()]
+    assert list(pooled["measure"]) == ["glx"]
 
 
 def test_coordinate_overlap_from_a_labelled_volume(volume):

@@ -71,8 +71,8 @@ def test_known_counts_and_studies_behind_cells():
     assert sgacc["n_studies"] == 3
     amygdala = row(table, "amygdala")
     assert (amygdala["increase"], amygdala["decrease"], amygdala["no_change"]) == (0, 2, 1)
-    assert result.studies[("sgacc", "increase")] == ("a", "b")
-    assert result.studies[("amygdala", "no_change")] == ("d",)
+    assert result.studies[("other", "sgacc", "increase")] == ("a", "b")
+    assert result.studies[("other", "amygdala", "no_change")] == ("d",)
     assert result.exclusions == ()
 
 
@@ -86,7 +86,7 @@ def test_a_study_counts_once_per_region_and_direction():
     ]
     result = count_votes(corpus, region_of_focus=fake_region_of_focus)
     assert row(result.table, "sgacc")["increase"] == 1
-    assert result.studies == {("sgacc", "increase"): ("a",)}
+    assert result.studies == {("other", "sgacc", "increase"): ("a",)}
 
 
 def test_sign_test_and_bh_equal_scipy():
@@ -171,7 +171,7 @@ def test_split_by_facets_with_bh_per_group():
     patients = table[(table["population"] == "patients") & (table["timing"] == "later")]
     q = stats.false_discovery_control(patients["p_sign"].to_numpy(), method="bh")
     np.testing.assert_allclose(patients["q_bh"].to_numpy(), q)
-    assert result.studies[("patients", "later", "sgacc", "decrease")] == ("p1",)
+    assert result.studies[("patients", "later", "other", "sgacc", "decrease")] == ("p1",)
     by_modality = count_votes(corpus, by=["modality"], region_of_focus=no_atlas).table
     assert set(by_modality["modality"]) == {"unknown"}
     with pytest.raises(ValueError, match="cannot split"):
@@ -209,7 +209,7 @@ def test_empty_corpus_gives_an_empty_table():
 def test_default_locator_is_the_aal3_atlas():
     pytest.importorskip("neuroreview.space.atlas")
     corpus = [study("a", analyses=[analysis("a1", "increase", [(4.0, 22.0, -8.0)])])]
-    assert count_votes(corpus).studies == {("sgacc", "increase"): ("a",)}
+    assert count_votes(corpus).studies == {("other", "sgacc", "increase"): ("a",)}
 
 
 def test_timing_groups_keep_baseline_predictors_apart():

@@ -124,15 +124,19 @@ def decode_step(out: Path, methods_run: list[str], regions_folder: str) -> dict[
             region_entry(entry, clusters == cluster_id, f"cluster_{method}_{cluster_id}.tsv")
 
     convergence = pd.read_csv(out / regions_folder / "convergence.tsv", sep="\t")
-    for region, name, direction in converging_regions(convergence):
+    by_region: dict[tuple[str, str], list[str]] = {}
+    for region, name, direction, family in converging_regions(convergence):
+        by_region.setdefault((region, name), []).append(f"{family or 'any'} {direction}")
+    for (region, name), claims in by_region.items():
         entry = _Entry("region", name, f"{regions_folder}/convergence.tsv#{region}")
+        what = f"converging region ({'; '.join(claims)})"
         try:
             mask = region_mask(region)
         except ValueError as error:
-            entry.note = f"converging region, majority direction {direction}; not decoded: {error}"
+            entry.note = f"{what}; not decoded: {error}"
             entries.append(entry)
             continue
-        entry.note = f"converging region, majority direction {direction}"
+        entry.note = what
         region_entry(entry, mask, f"region_{region}.tsv")
 
     lines = ["\t".join(INDEX_COLUMNS)] + ["\t".join(e.row()) for e in entries]

@@ -33,6 +33,14 @@ class Facet(StrEnum):
     timing = "timing"
 
 
+class Kind(StrEnum):
+    drug_effect = "drug_effect"
+    group_difference = "group_difference"
+    correlation = "correlation"
+    baseline_predictor = "baseline_predictor"
+    other = "other"
+
+
 @friendly_errors
 def regions(
     db: Annotated[
@@ -55,10 +63,20 @@ def regions(
         bool,
         typer.Option("--roll-up", help="Also count each vote for the parent regions (sgACC->ACC)."),
     ] = False,
+    kind: Annotated[
+        list[Kind] | None,
+        typer.Option(
+            "--kind",
+            help="Kinds of result that vote; repeat for several (default: drug_effect only; "
+            "correlations, group differences and baseline predictors are listed as excluded).",
+        ),
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option(
-            "--out", help="Write votes.tsv, convergence.tsv, exclusions.tsv and effects.tsv here."
+            "--out",
+            help="Write votes.tsv, convergence.tsv, exclusions.tsv, effects.tsv and "
+            "label_disagreements.tsv here.",
         ),
     ] = None,
     clusters: Annotated[
@@ -86,29 +104,38 @@ def regions(
     else:
         studies, origin = _load_store(db or os.environ.get("NEUROREVIEW_DB") or DEFAULT_DATABASE)
     facets = [f.value for f in by or ()]
+    kinds = [k.value for k in kind] if kind else [Kind.drug_effect.value]
     cluster_table = cluster_volume = None
     if clusters is not None:
         from neuroreview.io.maps import read_analysis_clusters
 
         cluster_table, cluster_volume = read_analysis_clusters(clusters)
     with console.status(f"counting votes in {len(studies)} studies"):
-        unsplit = count_votes(studies, roll_up=roll_up)
-        votes = count_votes(studies, by=facets, roll_up=roll_up) if facets else unsplit
+        unsplit = count_votes(studies, roll_up=roll_up, kinds=kinds)
+        votes = count_votes(studies, by=facets, roll_up=roll_up, kinds=kinds) if facets else unsplit
         convergence = convergence_table(
             studies, votes=unsplit, clusters=cluster_table, cluster_volume=cluster_volume
         )
         effects = collect_effects(studies)
     exclusions = _exclusions(unsplit.exclusions, effects.exclusions)
     console.print(f"{len(studies)} studies from {origin}", markup=False, highlight=False)
-    console.print(_vote_table(votes.table, facets))
+    console.print(_vote_table(votes.table, [*facets, "family"]))
     console.print(_convergence_table(convergence))
+    disagreements = disagreement_table(unsplit.disagreements)
     if out is not None:
-        _write(out, votes.table, convergence, exclusions, effects_table(effects))
+        _write(out, votes.table, convergence, exclusions, effects_table(effects), disagreements)
         console.print(
-            f"wrote votes.tsv, convergence.tsv, exclusions.tsv and effects.tsv to {out}",
+            f"wrote votes.tsv, convergence.tsv, exclusions.tsv, effects.tsv and "
+            f"label_disagreements.tsv to {out}",
             markup=False,
         )
     _print_exclusions(exclusions, out)
+    if len(disagreements):
+        console.print(
+            f"{len(disagreements)} peak(s) where the authors' region name and the atlas label "
+            "differ: the authors' name voted",
+            markup=False,
+        )
 
 
 def _load_store(db: str) -> tuple[list, str]:
@@ -139,9 +166,35 @@ def _exclusions(vote_exclusions, effect_exclusions) -> pd.DataFrame:
     import pandas as pd
 
     rows = [
-        ("vote", e.study_id, e.item, e.reason.value, e.region or "") for e in vote_exclusions
-    ] + [("effect", e.study_id, e.item, e.reason, e.region or "") for e in effect_exclusions]
-    return pd.DataFrame(rows, columns=["kind", "study_id", "item", "reason", "region"])
+        ("vote", e.study_id, e.item, e.reason.value, e.detail or "", e.region or "")
+        for e in vote_exclusions
+    ] + [("effect", e.study_id, e.item, e.reason, "", e.region or "") for e in effect_exclusions]
+    columns = ["evidence", "study_id", "item", "reason", "detail", "region"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+#: Columns of ``label_disagreements.tsv``.
+DISAGREEMENT_COLUMNS = ("study_id", "analysis_id", "x", "y", "z", "authors_label")
+DISAGREEMENT_COLUMNS += ("authors_region", "atlas_region", "voted")
+
+
+def disagreement_table(disagreements) -> pd.DataFrame:
+    """Peaks whose authors' region name and atlas label differ; the authors' name voted."""
+    import pandas as pd
+
+    rows = [
+        (
+            d.study_id,
+            d.analysis_id,
+            *d.xyz,
+            d.authors_label,
+            d.authors_region or "",
+            d.atlas_region or "",
+            d.authors_region or "not mapped: no vote",
+        )
+        for d in disagreements
+    ]
+    return pd.DataFrame(rows, columns=list(DISAGREEMENT_COLUMNS))
 
 
 def _cell(value: object) -> str:
@@ -162,7 +215,12 @@ def _as_tsv(table: pd.DataFrame) -> str:
 
 
 def _write(
-    out: Path, votes: pd.DataFrame, convergence: pd.DataFrame, exclusions, effects: pd.DataFrame
+    out: Path,
+    votes: pd.DataFrame,
+    convergence: pd.DataFrame,
+    exclusions,
+    effects: pd.DataFrame,
+    disagreements: pd.DataFrame,
 ) -> None:
     from neuroreview.io.atomic import atomic_write_text
 
@@ -173,6 +231,7 @@ def _write(
         ("convergence.tsv", convergence),
         ("exclusions.tsv", exclusions),
         ("effects.tsv", effects),
+        ("label_disagreements.tsv", disagreements),
     ):
         atomic_write_text(out / name, _as_tsv(table))
 
@@ -181,7 +240,7 @@ def _print_exclusions(exclusions: pd.DataFrame, out: Path | None) -> None:
     if exclusions.empty:
         console.print("nothing excluded", markup=False)
         return
-    reasons = exclusions["reason"].where(exclusions["kind"] == "vote", "effect not pooled")
+    reasons = exclusions["reason"].where(exclusions["evidence"] == "vote", "effect not pooled")
     counts = ", ".join(f"{n} {reason}" for reason, n in reasons.value_counts().sort_index().items())
     where = f"listed in {out / 'exclusions.tsv'}" if out else "--out DIR lists them"
     console.print(f"{len(exclusions)} excluded ({counts}); {where}", markup=False, highlight=False)
@@ -214,8 +273,9 @@ def _vote_table(table: pd.DataFrame, facets: list[str]) -> Table:
 def _convergence_table(table: pd.DataFrame) -> Table:
     """Votes, cluster overlap (only when there is coordinate evidence) and pooled effects."""
     with_clusters = table["clusters"].notna().any()
-    rich = Table(title="Convergence: evidence per region, strongest first")
+    rich = Table(title="Convergence: evidence per region and measure family, strongest first")
     rich.add_column("region", no_wrap=True)
+    rich.add_column("family", no_wrap=True)
     for column in ("+", "-", "=", "n", "q (BH)"):
         rich.add_column(column, justify="right")
     if with_clusters:
@@ -226,6 +286,7 @@ def _convergence_table(table: pd.DataFrame) -> Table:
     for row in table.itertuples(index=False):
         cells = [
             row.region,
+            row.family if isinstance(row.family, str) else "",
             str(row.increase),
             str(row.decrease),
             str(row.no_change),

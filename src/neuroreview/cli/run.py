@@ -475,7 +475,7 @@ def _report_step(out: Path, name: str) -> dict[str, Any]:
 
 def _regions_step(selection: Selection, clusters_folder: Path | None, out: Path) -> dict[str, Any]:
     """Votes and the convergence table of the reviewed studies, with the ALE clusters."""
-    from neuroreview.cli.regions import _exclusions, _write
+    from neuroreview.cli.regions import _exclusions, _write, disagreement_table
     from neuroreview.synthesis.convergence import (
         collect_effects,
         convergence_table,
@@ -495,11 +495,26 @@ def _regions_step(selection: Selection, clusters_folder: Path | None, out: Path)
     )
     effects = collect_effects(studies)
     exclusions = _exclusions(votes.exclusions, effects.exclusions)
-    _write(out / REGIONS_FOLDER, votes.table, convergence, exclusions, effects_table(effects))
+    disagreements = disagreement_table(votes.disagreements)
+    _write(
+        out / REGIONS_FOLDER,
+        votes.table,
+        convergence,
+        exclusions,
+        effects_table(effects),
+        disagreements,
+    )
     pooled = convergence["measure"].map(lambda m: isinstance(m, str))
     return {
         "folder": REGIONS_FOLDER,
-        "files": ["votes.tsv", "convergence.tsv", "exclusions.tsv", "effects.tsv"],
+        "files": [
+            "votes.tsv",
+            "convergence.tsv",
+            "exclusions.tsv",
+            "effects.tsv",
+            "label_disagreements.tsv",
+        ],
+        "n_label_disagreements": len(disagreements),
         "n_studies": len(studies),
         "n_regions_voted": int(votes.table["region"].nunique()),
         "n_convergence_rows": len(convergence),

@@ -136,6 +136,11 @@ _AUTHOR_LIST = "author_list"
 # ================================================================================== reading
 
 
+#: Analysis metadata key holding the authors' region label of each focus (NIMADS points and
+#: NiMARE coordinates have no label field).
+POINT_LABELS = "point_labels"
+
+
 def read_nimare_json(path: Source) -> list[Study]:
     """Read a NiMARE Dataset JSON or a NIMADS studyset JSON, whichever the file holds."""
     text = read_text(path)
@@ -413,12 +418,29 @@ def _analysis(data: dict[str, Any], where: _Where) -> Analysis:
 
 
 def _analysis_fields(metadata: Mapping[str, Any], where: _Where) -> dict[str, Any]:
-    """Direction, contrast and notes: what our writers keep in analysis metadata."""
+    """Direction, kind, measure, subject group, contrast and notes: what our writers keep in
+    analysis metadata (absent in others' files: the model's defaults apply)."""
     return {
         "direction": metadata.get("direction"),
+        "kind": metadata.get("kind"),
+        "measure": metadata.get("measure"),
+        "subject_group": _text(metadata.get("subject_group"), where, "subject_group"),
         "contrast": _text(metadata.get("contrast"), where, "contrast"),
         "notes": _text(metadata.get("notes"), where, "notes"),
     }
+
+
+def _with_point_labels(foci: list[Focus], metadata: Mapping[str, Any], where: _Where) -> list[Focus]:
+    """The authors' peak labels our writers keep as ``point_labels`` (one per focus, or null)."""
+    labels = metadata.get(POINT_LABELS)
+    if labels is None:
+        return foci
+    if not isinstance(labels, list) or len(labels) != len(foci):
+        raise where.error(f"'{POINT_LABELS}' must be a list with one label (or null) per focus")
+    return [
+        focus.model_copy(update={"label": _text(label, where, POINT_LABELS)})
+        for focus, label in zip(foci, labels, strict=True)
+    ]
 
 
 def _study(
@@ -547,7 +569,7 @@ def _dataset_analysis(
         "name": _text(name, where, "analysis_name") or "",
         "n_subjects": n_subjects,
         "space": _space(coords.get("space"), where),
-        "foci": foci,
+        "foci": _with_point_labels(foci, metadata, where),
         **fields,
         "notes": _join_notes(fields["notes"], size_note),
     }
@@ -717,7 +739,7 @@ def _nimads_analysis(
         "name": _text(raw.get("name"), where, "name") or "",
         "n_subjects": n_subjects,
         "space": space,
-        "foci": foci,
+        "foci": _with_point_labels(foci, metadata, where),
         **fields,
         "notes": _join_notes(fields["notes"], space_note, size_note),
     }
@@ -894,6 +916,13 @@ def _analysis_metadata(analysis: Analysis) -> dict[str, Any]:
         metadata["sample_sizes"] = [analysis.n_subjects]
     if analysis.direction.value != "unknown":
         metadata["direction"] = analysis.direction.value
+    metadata["kind"] = analysis.kind.value
+    if analysis.measure.value != "other":
+        metadata["measure"] = analysis.measure.value
+    if analysis.subject_group is not None:
+        metadata["subject_group"] = analysis.subject_group
+    if any(focus.label is not None for focus in analysis.foci):
+        metadata[POINT_LABELS] = [focus.label for focus in analysis.foci]
     if analysis.contrast is not None:
         metadata["contrast"] = analysis.contrast
     if analysis.notes is not None:

@@ -53,10 +53,12 @@ COLUMNS: dict[TableKind, tuple[str, ...]] = {
     ),
     TableKind.FOCI: (
         "study_id", "analysis_id", "x", "y", "z", "analysis_name", "contrast", "direction",
-        "n_subjects", "space", "stat_kind", "stat_value", "analysis_notes",
+        "kind", "measure", "subject_group", "n_subjects", "space", "stat_kind", "stat_value",
+        "label", "analysis_notes",
     ),
     TableKind.REGION_FINDINGS: (
-        "study_id", "region", "region_raw", "direction", "measure", "contrast", "effect_kind",
+        "study_id", "region", "region_raw", "direction", "kind", "measure", "contrast",
+        "effect_kind",
         "effect_value", "effect_variance", "effect_n", "notes",
     ),
 }  # fmt: skip
@@ -85,6 +87,7 @@ _COLUMN_OF_FIELD: dict[TableKind, dict[str, str]] = {
         "foci.0.z": "z",
         "foci.0.stat_kind": "stat_kind",
         "foci.0.stat_value": "stat_value",
+        "foci.0.label": "label",
         "foci.0": "x",
     },
     TableKind.REGION_FINDINGS: {
@@ -406,10 +409,11 @@ def _study_id(values: Mapping[str, str], path: Path, line: int) -> str:
 
 def _focus_row(values: dict[str, str], path: Path, line: int) -> FocusRow:
     study_id = _study_id(values, path, line)
-    focus = {k: values[k] for k in ("x", "y", "z", "stat_kind", "stat_value") if k in values}
+    focus_keys = ("x", "y", "z", "stat_kind", "stat_value", "label")
+    focus = {k: values[k] for k in focus_keys if k in values}
     renamed = {"analysis_id": "id", "analysis_name": "name", "analysis_notes": "notes"}
     data: dict[str, Any] = {renamed[k]: v for k, v in values.items() if k in renamed}
-    for key in ("contrast", "direction", "n_subjects", "space"):
+    for key in ("contrast", "direction", "kind", "measure", "subject_group", "n_subjects", "space"):
         if key in values:
             data[key] = values[key]
     data.setdefault("id", "")
@@ -420,7 +424,7 @@ def _focus_row(values: dict[str, str], path: Path, line: int) -> FocusRow:
 
 def _region_row(values: dict[str, str], path: Path, line: int) -> RegionFindingRow:
     study_id = _study_id(values, path, line)
-    keys = ("region", "region_raw", "direction", "measure", "contrast", "notes")
+    keys = ("region", "region_raw", "direction", "kind", "measure", "contrast", "notes")
     data: dict[str, Any] = {k: values[k] for k in keys if k in values}
     data.setdefault("region", "")
     effect = {k.removeprefix("effect_"): v for k, v in values.items() if k.startswith("effect_")}
@@ -617,6 +621,9 @@ def _foci_cells(study: Study) -> Iterable[list[str]]:
             "analysis_name": analysis.name or None,
             "contrast": analysis.contrast,
             "direction": analysis.direction,
+            "kind": analysis.kind,
+            "measure": analysis.measure,
+            "subject_group": analysis.subject_group,
             "n_subjects": analysis.n_subjects,
             "space": analysis.space,
             "analysis_notes": analysis.notes,

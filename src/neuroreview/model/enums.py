@@ -215,6 +215,60 @@ class Measure(LabelledEnum):
             "fc": "connectivity",
         }
 
+    @property
+    def family(self) -> MeasureFamily:
+        return _FAMILY_OF_MEASURE.get(self, MeasureFamily.OTHER)
+
+
+class MeasureFamily(LabelledEnum):
+    """What kind of claim a finding makes. "More connectivity of the sgACC" and "more sgACC
+    activity" are different claims, so votes and pooled effects never mix families."""
+
+    ACTIVITY = "activity"
+    CONNECTIVITY = "connectivity"
+    NEUROCHEMISTRY = "neurochemistry"
+    STRUCTURE = "structure"
+    OTHER = "other"
+
+
+_FAMILY_OF_MEASURE = {
+    Measure.BOLD: MeasureFamily.ACTIVITY,
+    Measure.CBF: MeasureFamily.ACTIVITY,
+    Measure.GLUCOSE_METABOLISM: MeasureFamily.ACTIVITY,
+    Measure.POWER: MeasureFamily.ACTIVITY,
+    Measure.CONNECTIVITY: MeasureFamily.CONNECTIVITY,
+    Measure.RECEPTOR_BINDING: MeasureFamily.NEUROCHEMISTRY,
+    Measure.GLUTAMATE: MeasureFamily.NEUROCHEMISTRY,
+    Measure.GLUTAMINE: MeasureFamily.NEUROCHEMISTRY,
+    Measure.GLX: MeasureFamily.NEUROCHEMISTRY,
+    Measure.GABA: MeasureFamily.NEUROCHEMISTRY,
+    Measure.VOLUME: MeasureFamily.STRUCTURE,
+    Measure.THICKNESS: MeasureFamily.STRUCTURE,
+}
+
+
+class FindingKind(LabelledEnum):
+    """What comparison a result is. Only a drug effect (drug vs placebo, after vs before the
+    drug) says what the drug does: a brain-symptom correlation, a difference between chronic
+    users and controls or a baseline predictor of response does not, so they are listed, never
+    voted or pooled as drug effects."""
+
+    DRUG_EFFECT = "drug_effect"
+    GROUP_DIFFERENCE = "group_difference"
+    CORRELATION = "correlation"
+    BASELINE_PREDICTOR = "baseline_predictor"
+    OTHER = "other"
+
+    @classmethod
+    def synonyms(cls) -> dict[str, str]:
+        return {
+            "drug": "drug_effect",
+            "effect": "drug_effect",
+            "group": "group_difference",
+            "association": "correlation",
+            "predictor": "baseline_predictor",
+        }
+
 
 class StatKind(LabelledEnum):
     Z = "z"

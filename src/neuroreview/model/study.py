@@ -19,6 +19,7 @@ from neuroreview.model.enums import (
     Direction,
     EffectKind,
     Exposure,
+    FindingKind,
     Measure,
     Modality,
     Population,
@@ -91,6 +92,8 @@ class Focus(_Model):
     z: float
     stat_kind: StatKind | None = None
     stat_value: float | None = None
+    #: The region as the paper names this peak; it outranks an atlas label wherever both exist.
+    label: str | None = None
 
     _parse_stat_kind = field_validator("stat_kind", mode="before")(_parse_enum(StatKind))
 
@@ -110,13 +113,26 @@ class Focus(_Model):
         return value
 
 
+def _parse_kind(value: object) -> FindingKind:
+    return FindingKind.DRUG_EFFECT if value in (None, "") else FindingKind.parse(value)
+
+
 class Analysis(_Model):
-    """One contrast of a study with its peaks (a Sleuth experiment, a NiMARE contrast)."""
+    """One contrast of a study with its peaks (a Sleuth experiment, a NiMARE contrast).
+
+    ``kind`` says what comparison the contrast is (a drug effect unless marked otherwise, since
+    that is what a drug review extracts); ``subject_group`` names the subject group it was computed on,
+    so analyses of the same people are pooled into one experiment rather than counted as
+    independent (None: the study's one group).
+    """
 
     id: NonEmptyStr
     name: str = ""
     contrast: str | None = None
     direction: Direction = Direction.UNKNOWN
+    kind: FindingKind = FindingKind.DRUG_EFFECT
+    measure: Measure = Measure.OTHER
+    subject_group: str | None = None
     n_subjects: int | None = Field(default=None, gt=0)
     space: Space = Space.MNI
     foci: list[Focus] = Field(min_length=1)
@@ -124,6 +140,10 @@ class Analysis(_Model):
 
     _parse_direction = field_validator("direction", mode="before")(
         lambda v: Direction.UNKNOWN if v in (None, "") else Direction.parse(v)
+    )
+    _parse_kind = field_validator("kind", mode="before")(_parse_kind)
+    _parse_measure = field_validator("measure", mode="before")(
+        lambda v: Measure.OTHER if v in (None, "") else Measure.parse(v)
     )
     _parse_space = field_validator("space", mode="before")(lambda v: Space.parse(v))
 
@@ -153,11 +173,16 @@ class EffectSize(_Model):
 
 
 class RegionFinding(_Model):
-    """A study's reported result for a named region (PET, MRS, ROI fMRI...)."""
+    """A study's reported result for a named region (PET, MRS, ROI fMRI...).
+
+    ``region_raw`` is the authors' name and decides where the finding votes; ``kind`` says
+    whether it is a drug effect at all (a brain-symptom correlation is not).
+    """
 
     region: NonEmptyStr
     region_raw: str | None = None
     direction: Direction = Direction.UNKNOWN
+    kind: FindingKind = FindingKind.DRUG_EFFECT
     measure: Measure = Measure.OTHER
     effect_size: EffectSize | None = None
     contrast: str | None = None
@@ -166,6 +191,7 @@ class RegionFinding(_Model):
     _parse_direction = field_validator("direction", mode="before")(
         lambda v: Direction.UNKNOWN if v in (None, "") else Direction.parse(v)
     )
+    _parse_kind = field_validator("kind", mode="before")(_parse_kind)
     _parse_measure = field_validator("measure", mode="before")(
         lambda v: Measure.OTHER if v in (None, "") else Measure.parse(v)
     )

@@ -51,7 +51,7 @@ def _versions() -> dict[str, str]:
 
 def exclusion_counts(exclusions: Table) -> Table:
     """How many findings were excluded, by kind (vote or effect) and reason."""
-    counts = Counter((r["kind"], r["reason"]) for r in exclusions.records())
+    counts = Counter((r["evidence"], r["reason"]) for r in exclusions.records())
     rows = [[kind, reason, str(n)] for (kind, reason), n in sorted(counts.items())]
     return Table(EXCLUSION_TABLE, ["kind", "reason", "findings"], rows)
 

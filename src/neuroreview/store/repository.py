@@ -27,6 +27,7 @@ from sqlalchemy import (
     make_url,
     or_,
     select,
+    text,
 )
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
@@ -262,10 +263,26 @@ class Repository:
             raise NeuroreviewError(f"{self.name}: not a neuroreview store")
         with self.engine.connect() as connection:
             found = connection.execute(select(func.max(schema.schema_version.c.version))).scalar()
+        if isinstance(found, int) and found < SCHEMA_VERSION and _upgradable(found):
+            self._upgrade(found)
+            return
         if found != SCHEMA_VERSION:
             raise NeuroreviewError(
                 f"{self.url} has store schema version {found}, this neuroreview reads version "
                 f"{SCHEMA_VERSION}; export it with the neuroreview that wrote it and import again"
+            )
+
+    def _upgrade(self, found: int) -> None:
+        """Add the columns later versions define, in one transaction: a failed upgrade leaves
+        the store as it was. New columns take the value the older version implied."""
+        with self.engine.begin() as connection:
+            for version in range(found + 1, SCHEMA_VERSION + 1):
+                for table, column in schema.UPGRADES[version]:
+                    connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {column}"))
+            connection.execute(
+                insert(schema.schema_version).values(
+                    version=SCHEMA_VERSION, software=__version__, created=datetime.now(UTC)
+                )
             )
 
     @property
@@ -402,6 +419,10 @@ class Repository:
 # -- helpers ----------------------------------------------------------------------------------
 
 
+def _upgradable(found: int) -> bool:
+    return all(version in schema.UPGRADES for version in range(found + 1, SCHEMA_VERSION + 1))
+
+
 def _as_utc(value: datetime) -> datetime:
     # SQLite drops the zone on the way back; everything is stored in UTC.
     return value if value.tzinfo else value.replace(tzinfo=UTC)
@@ -482,6 +503,7 @@ def _insert_studies(connection, studies: Sequence[Study]) -> None:
             "z": f.z,
             "stat_kind": f.stat_kind.value if f.stat_kind else None,
             "stat_value": f.stat_value,
+            "label": f.label,
         }
         for analysis_pk, analysis in zip(analysis_pks, owners, strict=True)
         for position, f in enumerate(analysis.foci)
@@ -547,7 +569,7 @@ def _load_studies(connection, study_filter: StudyFilter | None) -> list[Study]:
         select(a).where(a.c.study_pk.in_(chosen)).order_by(a.c.study_pk, a.c.position)
     ).all()
     focus_rows = connection.execute(
-        select(f.c.analysis_pk, f.c.x, f.c.y, f.c.z, f.c.stat_kind, f.c.stat_value)
+        select(f.c.analysis_pk, f.c.x, f.c.y, f.c.z, f.c.stat_kind, f.c.stat_value, f.c.label)
         .join(a, a.c.pk == f.c.analysis_pk)
         .where(and_(a.c.study_pk.in_(chosen)))
         .order_by(f.c.analysis_pk, f.c.position)
@@ -567,6 +589,7 @@ def _load_studies(connection, study_filter: StudyFilter | None) -> list[Study]:
                 z=row.z,
                 stat_kind=StatKind(row.stat_kind) if row.stat_kind else None,
                 stat_value=row.stat_value,
+                label=row.label,
             )
         )
     analyses_by_study: dict[int, list[Analysis]] = defaultdict(list)
@@ -577,6 +600,9 @@ def _load_studies(connection, study_filter: StudyFilter | None) -> list[Study]:
                 name=row.name,
                 contrast=row.contrast,
                 direction=row.direction,
+                kind=row.kind,
+                measure=row.measure,
+                subject_group=row.subject_group,
                 n_subjects=row.n_subjects,
                 space=row.space,
                 notes=row.notes,
@@ -598,6 +624,7 @@ def _load_studies(connection, study_filter: StudyFilter | None) -> list[Study]:
                 region=row.region,
                 region_raw=row.region_raw,
                 direction=row.direction,
+                kind=row.kind,
                 measure=row.measure,
                 contrast=row.contrast,
                 notes=row.notes,

@@ -20,8 +20,22 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-#: Bumped whenever a table changes; a store written by another version is refused, not misread.
-SCHEMA_VERSION = 1
+#: Bumped whenever a table changes; a store written by another version is upgraded when an
+#: upgrade is listed in :data:`UPGRADES`, otherwise refused, never misread.
+SCHEMA_VERSION = 2
+
+#: Columns each version added, as (table, column DDL). Version 2: what kind of result an
+#: analysis or finding is, its measure and subject group, and the authors' label of a peak.
+#: Rows of an older store are drug effects of an unrecorded measure, as version 1 assumed.
+UPGRADES: dict[int, tuple[tuple[str, str], ...]] = {
+    2: (
+        ("analyses", "kind VARCHAR(32) NOT NULL DEFAULT 'drug_effect'"),
+        ("analyses", "measure VARCHAR(32) NOT NULL DEFAULT 'other'"),
+        ("analyses", "subject_group VARCHAR(255)"),
+        ("foci", "label TEXT"),
+        ("region_findings", "kind VARCHAR(32) NOT NULL DEFAULT 'drug_effect'"),
+    ),
+}
 
 metadata = MetaData()
 
@@ -67,6 +81,9 @@ analyses = Table(
     Column("name", Text, nullable=False),
     Column("contrast", Text),
     Column("direction", String(16), nullable=False, index=True),
+    Column("kind", String(32), nullable=False, server_default="drug_effect"),
+    Column("measure", String(32), nullable=False, server_default="other"),
+    Column("subject_group", String(255)),
     Column("n_subjects", Integer),
     Column("space", String(16), nullable=False, index=True),
     Column("notes", Text),
@@ -90,6 +107,7 @@ foci = Table(
     Column("z", Float, nullable=False),
     Column("stat_kind", String(16)),
     Column("stat_value", Float),
+    Column("label", Text),
 )
 
 region_findings = Table(
@@ -107,6 +125,7 @@ region_findings = Table(
     Column("region", String(255), nullable=False, index=True),
     Column("region_raw", Text),
     Column("direction", String(16), nullable=False, index=True),
+    Column("kind", String(32), nullable=False, server_default="drug_effect"),
     Column("measure", String(32), nullable=False),
     Column("contrast", Text),
     Column("notes", Text),

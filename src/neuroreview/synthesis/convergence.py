@@ -24,16 +24,15 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from neuroreview.errors import InputError
-from neuroreview.model import Measure, Study
+from neuroreview.model import FindingKind, Measure, Study
 from neuroreview.synthesis.effects import EffectInput, g_from_effect_size, pool_effects
 from neuroreview.synthesis.regions import (
     RegionKind,
     aal3_labels,
-    canonical_region,
     load_vocabulary,
     region_mask,
 )
-from neuroreview.synthesis.votes import DIRECTIONS, FACETS, VoteCount, count_votes
+from neuroreview.synthesis.votes import DIRECTIONS, FACETS, VoteCount, count_votes, finding_region
 
 if TYPE_CHECKING:
     from neuroreview.space.grid import Grid
@@ -51,6 +50,7 @@ __all__ = [
 COLUMNS = (
     "region",
     "name",
+    "family",
     "increase",
     "decrease",
     "no_change",
@@ -77,7 +77,7 @@ COLUMNS = (
 #: without a directional vote last), then the number of studies (most first), then coordinate
 #: convergence (regions a surviving cluster touches first), then the number of studies pooled;
 #: the region id breaks the remaining ties so the order never depends on input order.
-ORDER = ("q_bh", "n_studies", "clusters", "k", "region")
+ORDER = ("q_bh", "n_studies", "clusters", "k", "region", "family")
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,8 @@ class EffectEvidence:
 def collect_effects(studies: Sequence[Study], measure: Measure | None = None) -> EffectEvidence:
     """Every region finding's effect size as ``(study id, g, variance)``, by region and measure.
 
-    Findings map to regions as votes do (``region``, else ``region_raw``); unmapped names are
+    Findings map to regions as votes do (the authors' ``region_raw``, else ``region``) and only
+    drug effects are pooled (a correlation's r is not a drug effect); unmapped names are
     already vote exclusions, so they are not listed twice. A study enters a pool once: a second
     effect for the same region and measure (left and right sgACC, say) is excluded with its reason,
     the first reported kept. Effects that cannot become g (a d without variance) are excluded too.
@@ -112,12 +113,15 @@ def collect_effects(studies: Sequence[Study], measure: Measure | None = None) ->
         for finding in study.region_findings:
             if finding.effect_size is None or (measure is not None and finding.measure != measure):
                 continue
-            texts = [t for t in (finding.region, finding.region_raw) if t]
-            region = next((r for r in map(canonical_region, texts) if r is not None), None)
+            region = finding_region((finding.region_raw, finding.region))
             if region is None:
                 continue
             key = (region.id, finding.measure.value)
             item = f"{finding.region} ({finding.measure.value})"
+            if finding.kind is not FindingKind.DRUG_EFFECT:
+                reason = f"not a drug effect ({finding.kind.value}); only drug effects are pooled"
+                exclusions.append(EffectExclusion(study.id, item, reason, region.id))
+                continue
             if any(entry[0] == study.id for entry in inputs[key]):
                 reason = "second effect size for this region and measure; the first is pooled"
                 exclusions.append(EffectExclusion(study.id, item, reason, region.id))
@@ -157,23 +161,26 @@ def effects_table(evidence: EffectEvidence, min_studies: int = MIN_POOLED) -> pd
 
 def converging_regions(
     convergence: pd.DataFrame, min_agreeing: int = MIN_AGREEING
-) -> list[tuple[str, str, str]]:
-    """(region id, name, majority direction) of the regions where studies converge.
+) -> list[tuple[str, str, str, str]]:
+    """(region id, name, majority direction, measure family) where studies converge.
 
-    Converging: at least ``min_agreeing`` studies report a change in the same direction and they
-    outnumber those reporting the other. A region with pools in several measures has several
-    convergence rows; it is listed once.
+    Converging: at least ``min_agreeing`` studies of one measure family report a change in the
+    same direction and outnumber those of that family reporting the other (a connectivity study
+    and an activity study agreeing are two different claims, not convergence). A region and
+    family with pools in several measures has several rows; it is listed once.
     """
-    found: list[tuple[str, str, str]] = []
-    seen: set[str] = set()
+    found: list[tuple[str, str, str, str]] = []
+    seen: set[tuple[str, str]] = set()
     for row in convergence.itertuples(index=False):
-        if row.region in seen:
+        family = row.family if isinstance(row.family, str) else ""
+        if (row.region, family) in seen:
             continue
         increase, decrease = int(row.increase), int(row.decrease)
         if max(increase, decrease) < min_agreeing or increase == decrease:
             continue
-        seen.add(row.region)
-        found.append((row.region, row.name, "increase" if increase > decrease else "decrease"))
+        seen.add((row.region, family))
+        direction = "increase" if increase > decrease else "decrease"
+        found.append((row.region, row.name, direction, family))
     return found
 
 
@@ -239,15 +246,17 @@ def _coordinate_evidence(
 
 
 def _vote_part(votes: VoteCount) -> pd.DataFrame:
-    facets = [f for f in FACETS if f in votes.table.columns]
+    facets = [f for f in FACETS if f in votes.table.columns and f != "family"]
     if facets:
         raise ValueError(
-            f"the convergence table needs votes not split by {facets}: one row per region"
+            f"the convergence table needs votes not split by {facets}: one row per region "
+            "and measure family"
         )
     table = votes.table.copy()
     for direction in DIRECTIONS:
         table[f"{direction.value}_studies"] = [
-            votes.studies.get((region, direction.value), ()) for region in table["region"]
+            votes.studies.get((family, region, direction.value), ())
+            for family, region in zip(table["family"], table["region"], strict=True)
         ]
     return table
 
@@ -261,6 +270,7 @@ def _effect_part(evidence: EffectEvidence) -> pd.DataFrame:
         records.append(
             {
                 "region": region_id,
+                "family": Measure(measure_value).family.value,
                 "measure": measure_value,
                 "g": pooled.estimate,
                 "ci_low": pooled.ci_low,
@@ -270,7 +280,8 @@ def _effect_part(evidence: EffectEvidence) -> pd.DataFrame:
                 "effect_studies": tuple(sorted(s.study_id for s in pooled.studies)),
             }
         )
-    columns = ["region", "measure", "g", "ci_low", "ci_high", "k", "i2", "effect_studies"]
+    columns = ["region", "family", "measure", "g", "ci_low", "ci_high", "k", "i2"]
+    columns.append("effect_studies")
     return pd.DataFrame.from_records(records, columns=columns)
 
 
@@ -300,9 +311,10 @@ def convergence_table(
     ``cluster_id`` values say which clusters survived (without it, every id in the volume does).
     ``measure`` pools only that measure's effects; by default every measure is pooled separately.
 
-    Rows are the regions with votes or a pooled effect, plus anatomical regions a surviving
-    cluster touches. A region with pooled effects in several measures gets one row per measure,
-    the vote and cluster columns repeated; the ``measure`` column tells them apart. Coordinate
+    Rows are the (region, measure family) pairs with votes or a pooled effect, plus anatomical
+    regions a surviving cluster touches (family empty). A family with pooled effects in several
+    measures gets one row per measure, the vote and cluster columns repeated; the ``measure``
+    column tells them apart. Coordinate
     columns are NaN without a cluster volume and for regions without an atlas mask. Rows are
     ordered by :data:`ORDER`.
     """
@@ -312,16 +324,24 @@ def convergence_table(
     votes = count_votes(studies) if votes is None else votes
     vote_part = _vote_part(votes)
     effect_part = _effect_part(collect_effects(studies, chosen))
-    region_ids = sorted(set(vote_part["region"]) | set(effect_part["region"]))
+    keys = set(zip(vote_part["region"], vote_part["family"], strict=True))
+    keys |= set(zip(effect_part["region"], effect_part["family"], strict=True))
     coordinates = None
     if cluster_volume is not None:
         all_ids = [r.id for r in load_vocabulary()]
         coordinates = _coordinate_evidence(all_ids, cluster_volume, clusters, grid)
-        region_ids = sorted(set(region_ids) | set(_touched_regions(coordinates)))
+        with_evidence = {region for region, _ in keys}
+        keys |= {(r, "") for r in _touched_regions(coordinates) if r not in with_evidence}
     vocabulary = load_vocabulary()
-    table = pd.DataFrame({"region": pd.Series(region_ids, dtype=object)})
-    table["name"] = [vocabulary[r].name for r in region_ids]
-    table = table.merge(vote_part, on="region", how="left")
+    ordered_keys = sorted(keys)
+    table = pd.DataFrame(
+        {
+            "region": pd.Series([r for r, _ in ordered_keys], dtype=object),
+            "family": pd.Series([f for _, f in ordered_keys], dtype=object),
+        }
+    )
+    table.insert(1, "name", [vocabulary[r].name for r, _ in ordered_keys])
+    table = table.merge(vote_part, on=["region", "family"], how="left")
     for direction in DIRECTIONS:
         table[direction.value] = table[direction.value].fillna(0).astype(np.int64)
         cell = f"{direction.value}_studies"
@@ -331,7 +351,7 @@ def convergence_table(
         table = table.merge(coordinates, on="region", how="left")
     else:
         table[["clusters", "cluster_ids", "cluster_voxels", "cluster_percent"]] = np.nan
-    table = table.merge(effect_part, on="region", how="left")
+    table = table.merge(effect_part, on=["region", "family"], how="left")
     table["effect_studies"] = [
         ids if isinstance(ids, tuple) else () for ids in table["effect_studies"]
     ]
@@ -348,6 +368,7 @@ def _ordered(table: pd.DataFrame) -> pd.DataFrame:
             "clusters": -(table["clusters"].fillna(0) > 0).astype(int),
             "k": -table["k"].fillna(0),
             "region": table["region"],
+            "family": table["family"],
             "measure": table["measure"].fillna(""),
         }
     )

@@ -13,6 +13,12 @@ Two kinds of evidence vote:
   with the analysis's direction. Locating a focus is injectable (``region_of_focus``); by default
   the AAL3 atlas names it.
 
+Only drug effects vote (a brain-symptom correlation or a users-vs-controls difference says
+nothing about what the drug does); everything else is returned as an exclusion naming its kind.
+Votes are kept apart by measure family: "more sgACC connectivity" and "more sgACC activity" are
+different claims. Where a peak carries the authors' region name, that name decides where it
+votes; the atlas label is kept beside it and every disagreement is listed.
+
 Nothing is guessed: unmapped region names, unknown directions, unknown coordinate spaces and
 analyses with no focus in a vocabulary region are returned as exclusions with their reason.
 """
@@ -28,15 +34,17 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from neuroreview.model import Direction, Population, Space, Study, Timing
+from neuroreview.model import Direction, FindingKind, Population, Space, Study, Timing
 from neuroreview.space import tal_to_mni
 from neuroreview.synthesis.regions import Region, ancestors, canonical_for_aal3, canonical_region
 
 __all__ = [
     "DIRECTIONS",
     "FACETS",
+    "DRUG_EFFECT_ONLY",
     "Exclusion",
     "ExclusionReason",
+    "LabelDisagreement",
     "PopulationGroup",
     "RegionOfFocus",
     "TimingGroup",
@@ -51,8 +59,10 @@ __all__ = [
 
 #: The directions that vote; ``Direction.UNKNOWN`` is excluded, never counted.
 DIRECTIONS = (Direction.INCREASE, Direction.DECREASE, Direction.NO_CHANGE)
-#: The study attributes a table can be split by.
-FACETS = ("modality", "population", "timing")
+#: The study attributes a table can be split by; ``family`` is the measure family of the vote.
+FACETS = ("modality", "population", "timing", "family")
+#: The kinds of result that vote by default.
+DRUG_EFFECT_ONLY = frozenset({FindingKind.DRUG_EFFECT})
 
 #: MNI (x, y, z) in mm -> the canonical region it lies in, or None.
 RegionOfFocus = Callable[[tuple[float, float, float]], Region | None]
@@ -105,16 +115,32 @@ class ExclusionReason(StrEnum):
     UNKNOWN_DIRECTION = "unknown direction"
     UNKNOWN_SPACE = "unknown coordinate space"
     NO_REGION = "no focus in a vocabulary region"
+    NOT_DRUG_EFFECT = "not a drug effect"
 
 
 @dataclass(frozen=True)
 class Exclusion:
-    """Evidence that could not vote, and why; ``region`` is set when it was known."""
+    """Evidence that could not vote, and why; ``region`` is set when it was known and
+    ``detail`` says more (the kind of a result that is not a drug effect)."""
 
     study_id: str
     item: str
     reason: ExclusionReason
     region: str | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class LabelDisagreement:
+    """A peak whose authors' region name and atlas label name different regions: the authors'
+    name voted; this record lets a reader check the call."""
+
+    study_id: str
+    analysis_id: str
+    xyz: tuple[float, float, float]
+    authors_label: str
+    authors_region: str | None
+    atlas_region: str | None
 
 
 @dataclass(frozen=True)
@@ -127,6 +153,7 @@ class Vote:
     modality: str
     population: str
     timing: str
+    family: str
 
 
 @dataclass(frozen=True)
@@ -142,6 +169,7 @@ class VoteCount:
     table: pd.DataFrame
     studies: dict[tuple[str, ...], tuple[str, ...]]
     exclusions: tuple[Exclusion, ...]
+    disagreements: tuple[LabelDisagreement, ...] = ()
 
     def excluded(self, reason: ExclusionReason) -> list[Exclusion]:
         return [e for e in self.exclusions if e.reason is reason]
@@ -154,32 +182,85 @@ def atlas_region_of_focus(xyz: tuple[float, float, float]) -> Region | None:
     return canonical_for_aal3(label_point(xyz).name)
 
 
-def _finding_votes(study: Study, exclusions: list[Exclusion]) -> Iterable[tuple[str, Direction]]:
+_Pair = tuple[str, Direction, str]  # region id, direction, measure family
+
+
+def finding_region(texts: Iterable[str | None]) -> Region | None:
+    """The canonical region of the first name that maps (the authors' own name first)."""
+    return next((r for r in map(canonical_region, [t for t in texts if t]) if r is not None), None)
+
+
+def _finding_votes(
+    study: Study, kinds: frozenset[FindingKind], exclusions: list[Exclusion]
+) -> Iterable[_Pair]:
     for finding in study.region_findings:
-        texts = [t for t in (finding.region, finding.region_raw) if t]
-        region = next((r for r in map(canonical_region, texts) if r is not None), None)
-        if region is None:
+        region = finding_region((finding.region_raw, finding.region))
+        if finding.kind not in kinds:
+            exclusions.append(
+                Exclusion(
+                    study.id,
+                    finding.region,
+                    ExclusionReason.NOT_DRUG_EFFECT,
+                    region.id if region else None,
+                    finding.kind.value,
+                )
+            )
+        elif region is None:
             exclusions.append(Exclusion(study.id, finding.region, ExclusionReason.UNMAPPED_REGION))
         elif finding.direction is Direction.UNKNOWN:
             exclusions.append(
                 Exclusion(study.id, finding.region, ExclusionReason.UNKNOWN_DIRECTION, region.id)
             )
         else:
-            yield region.id, finding.direction
+            yield region.id, finding.direction, finding.measure.family.value
 
 
 def _analysis_votes(
-    study: Study, region_of_focus: RegionOfFocus, exclusions: list[Exclusion]
-) -> Iterable[tuple[str, Direction]]:
+    study: Study,
+    region_of_focus: RegionOfFocus,
+    kinds: frozenset[FindingKind],
+    exclusions: list[Exclusion],
+    disagreements: list[LabelDisagreement],
+) -> Iterable[_Pair]:
     for analysis in study.analyses:
+        if analysis.kind not in kinds:
+            exclusions.append(
+                Exclusion(
+                    study.id,
+                    analysis.id,
+                    ExclusionReason.NOT_DRUG_EFFECT,
+                    detail=analysis.kind.value,
+                )
+            )
+            continue
         if analysis.space is Space.UNKNOWN:
             exclusions.append(Exclusion(study.id, analysis.id, ExclusionReason.UNKNOWN_SPACE))
             continue
         points = np.array([[f.x, f.y, f.z] for f in analysis.foci], dtype=np.float64)
         if analysis.space is Space.TAL:
             points = tal_to_mni(points)
-        located = {region_of_focus(tuple(float(v) for v in point)) for point in points}
+        located: set[Region | None] = set()
+        for focus, point in zip(analysis.foci, points, strict=True):
+            xyz = (float(point[0]), float(point[1]), float(point[2]))
+            atlas = region_of_focus(xyz)
+            if focus.label is None:
+                located.add(atlas)
+                continue
+            authors = canonical_region(focus.label)
+            located.add(authors)
+            if authors != atlas:
+                disagreements.append(
+                    LabelDisagreement(
+                        study.id,
+                        analysis.id,
+                        xyz,
+                        focus.label,
+                        authors.id if authors else None,
+                        atlas.id if atlas else None,
+                    )
+                )
         regions = sorted(r.id for r in located if r is not None)
+        family = analysis.measure.family.value
         if not regions:
             exclusions.append(Exclusion(study.id, analysis.id, ExclusionReason.NO_REGION))
         elif analysis.direction is Direction.UNKNOWN:
@@ -188,35 +269,48 @@ def _analysis_votes(
                 for region in regions
             )
         else:
-            yield from ((region, analysis.direction) for region in regions)
+            yield from ((region, analysis.direction, family) for region in regions)
+
+
+@dataclass(frozen=True)
+class CollectedVotes:
+    votes: list[Vote]
+    exclusions: list[Exclusion]
+    disagreements: list[LabelDisagreement]
 
 
 def collect_votes(
     studies: Sequence[Study],
     region_of_focus: RegionOfFocus | None = None,
     roll_up: bool = False,
-) -> tuple[list[Vote], list[Exclusion]]:
-    """Every study's distinct (region, direction) votes, and the evidence excluded.
+    kinds: Iterable[FindingKind] = DRUG_EFFECT_ONLY,
+) -> CollectedVotes:
+    """Every study's distinct (region, direction, measure family) votes, the evidence
+    excluded and the peaks whose authors' name and atlas label disagree.
 
     ``region_of_focus`` defaults to the AAL3 atlas (read only if some study has foci). With
     ``roll_up`` a vote also counts for each ancestor region (sgACC -> ACC -> cingulate ->
-    limbic), still once per study.
+    limbic), still once per study. ``kinds`` are the kinds of result that vote.
     """
     locate = atlas_region_of_focus if region_of_focus is None else region_of_focus
+    wanted = frozenset(FindingKind.parse(k) for k in kinds)
     votes: list[Vote] = []
     exclusions: list[Exclusion] = []
+    disagreements: list[LabelDisagreement] = []
     for study in studies:
-        pairs = set(_finding_votes(study, exclusions))
-        pairs |= set(_analysis_votes(study, locate, exclusions))
+        pairs = set(_finding_votes(study, wanted, exclusions))
+        pairs |= set(_analysis_votes(study, locate, wanted, exclusions, disagreements))
         if roll_up:
-            pairs |= {(a.id, d) for region, d in pairs for a in ancestors(region)}
+            pairs |= {(a.id, d, f) for region, d, f in pairs for a in ancestors(region)}
         facets = (
             study.modality.value,
             population_group(study.population).value,
             timing_group(study.timing).value,
         )
-        votes.extend(Vote(study.id, r, d, *facets) for r, d in sorted(pairs))
-    return votes, exclusions
+        votes.extend(
+            Vote(study.id, r, d, *facets, family) for r, d, family in sorted(pairs)
+        )
+    return CollectedVotes(votes, exclusions, disagreements)
 
 
 def _sign_test(increase: int, decrease: int) -> float:
@@ -239,18 +333,22 @@ def count_votes(
     by: Sequence[str] = (),
     region_of_focus: RegionOfFocus | None = None,
     roll_up: bool = False,
+    kinds: Iterable[FindingKind] = DRUG_EFFECT_ONLY,
 ) -> VoteCount:
-    """The region x direction table of study counts, split by the facets in ``by`` (any of
-    :data:`FACETS`), with a sign test per row and BH correction across regions per facet group.
+    """The measure family x region x direction table of study counts, split further by the
+    facets in ``by`` (any of :data:`FACETS`), with a sign test per row and BH correction across
+    the rows of each facet group.
 
-    A map of where the evidence lies, not an effect estimate: every study weighs the same
-    whatever its size or effect (see docs/regions.md).
+    The measure family is always a key: votes of different families never share a row. A map of
+    where the evidence lies, not an effect estimate: every study weighs the same whatever its
+    size or effect (see docs/regions.md).
     """
     unknown = [f for f in by if f not in FACETS]
     if unknown:
         raise ValueError(f"cannot split votes by {unknown}; choose from {list(FACETS)}")
-    facets = list(by)
-    votes, exclusions = collect_votes(studies, region_of_focus, roll_up)
+    facets = [f for f in by if f != "family"] + ["family"]
+    collected = collect_votes(studies, region_of_focus, roll_up, kinds)
+    votes, exclusions = collected.votes, collected.exclusions
     cells: dict[tuple[str, ...], set[str]] = defaultdict(set)
     for vote in votes:
         key = (*(getattr(vote, f) for f in facets), vote.region, vote.direction.value)
@@ -274,4 +372,9 @@ def count_votes(
     else:
         table["q_bh"] = _bh(table["p_sign"])
     studies_by_cell = {key: tuple(sorted(ids)) for key, ids in sorted(cells.items())}
-    return VoteCount(table=table, studies=studies_by_cell, exclusions=tuple(exclusions))
+    return VoteCount(
+        table=table,
+        studies=studies_by_cell,
+        exclusions=tuple(exclusions),
+        disagreements=tuple(collected.disagreements),
+    )
