@@ -58,6 +58,26 @@ def read_neurosynth_metadata(shared: Path, pmids: set[str]) -> dict[str, dict[st
         return {row["id"]: row for row in rows if row["id"] in pmids}
 
 
+def read_saberi(shared: Path) -> list[dict[str, str]]:
+    path = shared / "ketamine" / "saberi2025" / "ketamine_foci.tsv"
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle, delimiter="\t"))
+
+
+SABERI_SOURCE = (
+    "Saberi et al. 2025 (Mol Psychiatry, doi 10.1038/s41380-024-02780-6) pyALE input, "
+    "github amnsbr/antidepressants_meta {file} (as ../shared/data/ketamine/saberi2025/)"
+)
+#: The imaging measure of each modality, where a table does not name its own.
+MEASURE_OF_MODALITY = {
+    "fmri_task": "bold",
+    "fmri_rest": "bold",
+    "phmri": "bold",
+    "asl": "cbf",
+    "pet": "glucose_metabolism",
+}
+
+
 def read_peaks(shared: Path) -> list[dict[str, str]]:
     path = shared / "ketamine" / "literature_peaks.csv"
     with path.open(encoding="utf-8", newline="") as handle:
@@ -96,6 +116,7 @@ class Builder:
         self.csv_rows = read_csv_rows(shared)
         self.ns_foci = read_neurosynth_foci(shared)
         self.peaks = read_peaks(shared)
+        self.saberi = read_saberi(shared)
         pmids = {row["id"] for row in self.ns_foci}
         self.ns_meta = read_neurosynth_metadata(shared, pmids)
         self.exclusions: list[dict[str, str]] = []
@@ -148,9 +169,13 @@ class Builder:
             }
             provenance |= {k: ns_src for k in ("title", "authors", "year", "journal", "doi")}
             provenance["pmid"] = ns_src
-        for key, value in (entry.get("citation") or {}).items():
-            values[key] = value
-            provenance[key] = self.source("csv", entry) if "csv_row" in entry else "curation"
+        citation = dict(entry.get("citation") or {})
+        citation_src = citation.pop("src", None)
+        for key, value in citation.items():
+            values[key] = str(value) if key == "pmid" else value
+            provenance[key] = citation_src or (
+                self.source("csv", entry) if "csv_row" in entry else "curation"
+            )
         for key in ("title", "authors", "year", "journal", "doi", "pmid"):
             if key not in values:
                 provenance[key] = (
@@ -171,6 +196,8 @@ class Builder:
                 continue
             values[field] = value
             text = self.source(spec["src"], entry)
+            if spec.get("quote"):
+                text += f': "{spec["quote"]}"'
             if spec.get("note"):
                 text += f" ({spec['note']})"
             provenance[field] = text
@@ -179,6 +206,7 @@ class Builder:
         values["notes"] = " ".join(notes) or None
         values["provenance"] = dict(sorted(provenance.items()))
         values["analyses"] = self.analyses(entry)
+        self.check_saberi_cover(entry, values["analyses"])
         values["region_findings"] = self.findings(entry)
         return Study.model_validate(values)
 
@@ -188,7 +216,108 @@ class Builder:
             analyses += self.neurosynth_analyses(entry)
         if entry.get("peaks"):
             analyses.append(self.peaks_analysis(entry))
+        analyses += self.saberi_analyses(entry)
+        analyses += [self.extra_analysis(entry, spec) for spec in entry.get("extra_analyses") or []]
         return analyses
+
+    def measure_of(self, entry: dict, spec: dict) -> str:
+        if spec.get("measure"):
+            return spec["measure"]
+        if entry.get("measure"):
+            return entry["measure"]
+        modality = entry["fields"]["modality"]["v"]
+        return MEASURE_OF_MODALITY.get(modality, "other")
+
+    def saberi_analyses(self, entry: dict) -> list[Analysis]:
+        """One analysis per direction of the study's experiment in Saberi et al.'s data set."""
+        spec = entry.get("saberi")
+        if not spec:
+            return []
+        rows = [r for r in self.saberi if r["experiment"] == spec["experiment"]]
+        if not rows:
+            raise SystemExit(f"{entry['id']}: no Saberi experiment {spec['experiment']!r}")
+        if spec.get("covered_by"):
+            return []  # the same foci are a curated Neurosynth table of this study (checked)
+        fixes = {tuple(f["reported"]): f for f in spec.get("focus_notes") or []}
+        result = []
+        for direction in ("increase", "decrease", "unknown"):
+            chosen = [r for r in rows if r["direction"] == direction]
+            if not chosen:
+                continue
+            files = sorted({r["source_file"] for r in chosen})
+            note = SABERI_SOURCE.format(file=", ".join(files))
+            note += f"; experiment {spec['experiment']}, contrast '{chosen[0]['contrast']}'."
+            if spec.get("note"):
+                note += f" {spec['note']}"
+            for row in chosen:
+                key = (float(row["x"]), float(row["y"]), float(row["z"]))
+                if key in fixes:
+                    note += f" Focus {row['x']} {row['y']} {row['z']}: {fixes[key]['note']}"
+            result.append(
+                Analysis(
+                    id=f"saberi-{direction}",
+                    name=f"{spec['experiment']} ({direction}, Saberi et al. 2025)",
+                    contrast=chosen[0]["contrast"],
+                    direction=direction,
+                    kind=spec.get("kind", "drug_effect"),
+                    measure=self.measure_of(entry, spec),
+                    subject_group=spec.get("group"),
+                    n_subjects=int(chosen[0]["n_subjects"]),
+                    space=chosen[0]["space"],
+                    foci=[Focus(x=r["x"], y=r["y"], z=r["z"]) for r in chosen],
+                    notes=note,
+                )
+            )
+        return result
+
+    def check_saberi_cover(self, entry: dict, analyses: list[Analysis]) -> None:
+        spec = entry.get("saberi") or {}
+        if not spec.get("covered_by"):
+            return
+        rows = [r for r in self.saberi if r["experiment"] == spec["experiment"]]
+        for direction in ("increase", "decrease"):
+            theirs = sorted(
+                (float(r["x"]), float(r["y"]), float(r["z"]))
+                for r in rows
+                if r["direction"] == direction
+            )
+            ours = sorted(
+                (f.x, f.y, f.z)
+                for a in analyses
+                if a.id.startswith(f"ns-{spec['covered_by']}") and a.direction.value == direction
+                for f in a.foci
+            )
+            if theirs != ours:
+                raise SystemExit(
+                    f"{entry['id']}: Saberi {spec['experiment']} {direction} foci differ from "
+                    f"Neurosynth table {spec['covered_by']}"
+                )
+
+    def extra_analysis(self, entry: dict, spec: dict) -> Analysis:
+        direction = spec.get("direction", "unknown")
+        if direction != "unknown" and not (spec.get("src") and spec.get("quote")):
+            raise SystemExit(f"{entry['id']}: {spec['id']} has a direction but no src and quote")
+        note = f"Read on {spec['src']}"
+        if spec.get("quote"):
+            note += f': "{spec["quote"]}"'
+        if spec.get("settle"):
+            note += f". Unknown: {spec['settle']}"
+        if spec.get("note"):
+            note += f". {spec['note']}"
+        n = spec.get("n")
+        return Analysis(
+            id=spec["id"],
+            name=spec.get("name", ""),
+            contrast=spec.get("contrast"),
+            direction=direction,
+            kind=spec["kind"],
+            measure=self.measure_of(entry, spec),
+            subject_group=spec.get("group"),
+            n_subjects=(n["v"] if isinstance(n, dict) else n) or None,
+            space=spec.get("space", "UNKNOWN"),
+            foci=[Focus(x=x, y=y, z=z) for x, y, z in spec["foci"]],
+            notes=note + ".",
+        )
 
     def neurosynth_analyses(self, entry: dict) -> list[Analysis]:
         pmid = str(entry["neurosynth"])
@@ -210,24 +339,64 @@ class Builder:
             if table_id not in curated:
                 raise SystemExit(f"{entry['id']}: Neurosynth table {table_id} is not curated")
             spec = curated.pop(table_id)
+            if "kind" not in spec:
+                raise SystemExit(f"{entry['id']}: table {table_id} has no kind")
             direction = spec.get("direction", "unknown")
-            if direction != "unknown" and not spec.get("src"):
-                raise SystemExit(f"{entry['id']}: table {table_id} has a direction but no src")
+            if direction != "unknown" and not (spec.get("src") and spec.get("quote")):
+                raise SystemExit(f"{entry['id']}: table {table_id} has a direction but no quote")
             note = f"Neurosynth v0.7 table {table_id} (table {rows[0]['table_num']}, PMID {pmid});"
             note += " automatically extracted peaks (Neurosynth records no contrast)."
             if spec.get("src"):
-                note += f" Contrast and direction read on: {spec['src']}."
+                note += f" Contrast read on: {spec['src']}"
+                note += f' ("{spec["quote"]}").' if spec.get("quote") else "."
+            if spec.get("exclude"):
+                reason = spec["exclude"]
+                text = reason.get("reason") if isinstance(reason, dict) else reason
+                for row in rows:
+                    self.exclude("neurosynth", row, entry["id"], f"table left out: {text}")
+                continue
+            n = spec.get("n")
+            common = {
+                "contrast": spec.get("contrast"),
+                "kind": spec["kind"],
+                "measure": self.measure_of(entry, spec),
+                "subject_group": spec.get("group"),
+                "n_subjects": (n["v"] if isinstance(n, dict) else n) or None,
+                "space": space,
+            }
+            split = spec.get("split")
+            if split:
+                by_peak = {int(r["peak_id"]): r for r in rows}
+                listed = [*split["increase"], *split["decrease"]]
+                if sorted(listed) != sorted(by_peak):
+                    raise SystemExit(f"{entry['id']}: split of table {table_id} misses peaks")
+                for part in ("increase", "decrease"):
+                    chosen = [by_peak[int(p)] for p in split[part]]
+                    part_note = (
+                        f"{note} Peaks {part} by {split['src']}"
+                        f' ("{split["quote"][:300]}"). {split.get("note", "")}'
+                    ).strip()
+                    result.append(
+                        Analysis(
+                            id=f"ns-{table_id}-{part}",
+                            name=f"table {rows[0]['table_num']} ({part}s)",
+                            direction=part,
+                            foci=[Focus(x=r["x"], y=r["y"], z=r["z"]) for r in chosen],
+                            notes=part_note,
+                            **common,
+                        )
+                    )
+                continue
             if direction == "unknown":
-                note += f" Direction unknown: {spec['settle']}."
+                note += f" Direction unknown: {spec.get('settle', 'no source states it')}."
             result.append(
                 Analysis(
                     id=f"ns-{table_id}",
                     name=f"table {rows[0]['table_num']}",
-                    contrast=spec.get("contrast"),
                     direction=direction,
-                    space=space,
                     foci=[Focus(x=r["x"], y=r["y"], z=r["z"]) for r in rows],
                     notes=note,
+                    **common,
                 )
             )
         if curated:
@@ -252,14 +421,24 @@ class Builder:
             name="striatal-seed FC, ketamine > placebo",
             contrast="ketamine > placebo (dorsal caudate and ventral striatum seeds)",
             direction="increase",
+            kind="drug_effect",
+            measure="connectivity",
             space="MNI",
             foci=[
-                Focus(x=r["x"], y=r["y"], z=r["z"], stat_kind="z", stat_value=r["stat_value"])
+                Focus(
+                    x=r["x"],
+                    y=r["y"],
+                    z=r["z"],
+                    stat_kind="z",
+                    stat_value=r["stat_value"],
+                    label=r["contrast"].split(":")[-1].strip(),
+                )
                 for r in kept
             ],
             notes=(
-                f"{PEAKS_PAGE}, table 2; attributed to Dandash et al. 2015 by content (the page"
-                " does not name the paper). Peaks of both seeds pooled in one analysis."
+                f"{PEAKS_PAGE}, table 2 (\"Ketamine Greater Than Placebo\"); attributed to Dandash"
+                " et al. 2015 by content (the page does not name the paper). Peaks of both seeds"
+                " pooled in one analysis; each keeps the authors' region name as its label."
             ),
         )
 
@@ -269,7 +448,22 @@ class Builder:
             raw = spec["raw"]
             region = spec.get("region") or canonical_region(raw)
             region_id = region if isinstance(region, str) else (region.id if region else raw)
-            note = f"direction_per_region of {self.source('csv', entry)}"
+            if "kind" not in spec:
+                raise SystemExit(f"{entry['id']}: finding {raw!r} has no kind")
+            if spec["dir"] != "unknown" and not spec.get("quote"):
+                raise SystemExit(f"{entry['id']}: finding {raw!r} has a direction but no quote")
+            if spec.get("src"):
+                where = spec["src"]
+            elif "csv_row" in entry:
+                where = f"direction_per_region of {self.source('csv', entry)}"
+            else:
+                raise SystemExit(f"{entry['id']}: finding {raw!r} names no src")
+            note = f'"{spec["quote"]}" ({where})' if spec.get("quote") else where
+            if spec.get("group"):
+                note = f"subject group {spec['group']}; {note}"
+            n = spec.get("n")
+            if isinstance(n, dict):
+                note = f"n = {n['v']}; {note}"
             if spec.get("note"):
                 note = f"{spec['note']}; {note}"
             if region is None:
@@ -279,6 +473,7 @@ class Builder:
                     region=region_id,
                     region_raw=raw,
                     direction=spec["dir"],
+                    kind=spec["kind"],
                     measure=spec["measure"],
                     contrast=spec.get("contrast"),
                     notes=note,
@@ -302,6 +497,39 @@ class Builder:
             }
         )
 
+    def remove_flagged(self, studies: list[Study]) -> list[Study]:
+        """Foci the coordinate check flags leave the corpus, each listed with its reason (an
+        analysis left without foci leaves with them)."""
+        from neuroreview.cbma.checks import check_coordinates
+
+        flagged: dict[tuple[str, str], set[int]] = {}
+        for flag in check_coordinates(studies):
+            flagged.setdefault((flag.study_id, flag.analysis_id), set()).add(flag.focus_index)
+            self.exclusions.append(
+                {
+                    "source": "coordinate check",
+                    "source_id": flag.study_id,
+                    "table_id": flag.analysis_id,
+                    "peak_id": str(flag.focus_index + 1),
+                    "x": f"{flag.x:g}",
+                    "y": f"{flag.y:g}",
+                    "z": f"{flag.z:g}",
+                    "space": flag.space,
+                    "study_id": flag.study_id,
+                    "reason": f"{flag.reason.value} ({flag.distance_mm:g} mm from the mask)",
+                }
+            )
+        result = []
+        for study in studies:
+            analyses = []
+            for analysis in study.analyses:
+                drop = flagged.get((study.id, analysis.id), set())
+                foci = [f for i, f in enumerate(analysis.foci) if i not in drop]
+                if foci:
+                    analyses.append(analysis.model_copy(update={"foci": foci}))
+            result.append(study.model_copy(update={"analyses": analyses}))
+        return result
+
     def check_coverage(self, entries: list[dict]) -> None:
         rows = [e["csv_row"] for e in entries if "csv_row" in e]
         if sorted(rows) != list(range(1, len(self.csv_rows) + 1)):
@@ -309,6 +537,9 @@ class Builder:
         pmids = sorted(str(e["neurosynth"]) for e in entries if "neurosynth" in e)
         if pmids != sorted({r["id"] for r in self.ns_foci}):
             raise SystemExit("Neurosynth studies not each curated exactly once")
+        experiments = sorted(e["saberi"]["experiment"] for e in entries if e.get("saberi"))
+        if experiments != sorted({r["experiment"] for r in self.saberi}):
+            raise SystemExit(f"Saberi experiments not each curated exactly once: {experiments}")
         if sum(1 for e in entries if e.get("peaks")) != 1:
             raise SystemExit("the literature peaks must be attributed to exactly one study")
 
@@ -325,6 +556,7 @@ def build(out: Path = OUT, shared: Path = SHARED, curation: Path = CURATION) -> 
     entries = load_curation(curation)
     builder.check_coverage(entries)
     studies = [builder.study(entry) for entry in sorted(entries, key=lambda e: e["id"])]
+    studies = builder.remove_flagged(studies)
     out.mkdir(parents=True, exist_ok=True)
     write_tables(studies, out, fmt="tsv")
     buffer = io.StringIO()
