@@ -59,9 +59,7 @@ def test_prints_both_tables_and_counts_exclusions(db):
     assert result.exit_code == 0, result.output
     assert "3 studies from sqlite:///" in result.output
     assert "Votes: studies per region and direction" in result.output
-    assert "Convergence: evidence per region and measure family, strongest first" in (
-        result.output
-    )
+    assert "Convergence: evidence per region and measure family, strongest first" in (result.output)
     assert "sgacc" in result.output and "amygdala" in result.output
     assert "2 excluded (1 effect not pooled, 1 unmapped region); --out DIR lists them" in (
         result.output

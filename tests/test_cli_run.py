@@ -169,7 +169,13 @@ def test_summary_records_steps_counts_seeds_and_timings(default_run):
     assert all(step["status"] == "run" for step in steps.values())
     select = steps["select"]
     # A user's corpus reviews unknown exposure too (coord8): only chronic use is left out.
-    assert select["left_out_by_reason"] == {"no coordinates": 3, "exposure": 1, "unknown space": 1}
+    assert select["left_out_by_reason"] == {
+        "no coordinates": 3,
+        "exposure": 1,
+        "not a drug effect": 0,
+        "unknown space": 1,
+        "failed the coordinate check": 0,
+    }
     assert select["n_coordinate_studies"] == 8 and select["n_experiments"] == 8
     assert select["n_foci"] == 32
     ale, mkda = steps["ale"], steps["mkda"]

@@ -14,6 +14,7 @@ def test_every_command_has_a_row_in_the_readme_command_table():
     names = sorted(command.name for command in app.registered_commands)
     assert names == [
         "analyze",
+        "check",
         "decode",
         "export",
         "import",

@@ -436,7 +436,7 @@ class Builder:
                 for r in kept
             ],
             notes=(
-                f"{PEAKS_PAGE}, table 2 (\"Ketamine Greater Than Placebo\"); attributed to Dandash"
+                f'{PEAKS_PAGE}, table 2 ("Ketamine Greater Than Placebo"); attributed to Dandash'
                 " et al. 2015 by content (the page does not name the paper). Peaks of both seeds"
                 " pooled in one analysis; each keeps the authors' region name as its label."
             ),

@@ -36,7 +36,7 @@ __all__ = [
 #: kernel for the sample sizes of imaging studies (Eickhoff et al. 2009). Beyond it a focus
 #: contributes nothing inside the brain.
 KERNEL_REACH_MM = 10.0
-#: A table with at least this share of its foci outside the brain mask (at any distance) is
+#: A table with more than this share of its foci outside the brain mask (at any distance) is
 #: flagged as misparsed.
 MISPARSED_SHARE = 0.5
 
@@ -85,9 +85,7 @@ def distance_to_mask_mm(xyz_mni: NDArray[np.float64]) -> NDArray[np.float64]:
     ijk_float = MNI152_2MM.world_to_voxel_float(points)
     shape = np.array(distances.shape)
     clipped = np.clip(np.rint(ijk_float), 0, shape - 1).astype(np.intp)
-    beyond_grid = np.linalg.norm(
-        (ijk_float - clipped) * np.array(MNI152_2MM.voxel_size), axis=1
-    )
+    beyond_grid = np.linalg.norm((ijk_float - clipped) * np.array(MNI152_2MM.voxel_size), axis=1)
     inside = distances[clipped[:, 0], clipped[:, 1], clipped[:, 2]]
     return inside + np.where(np.any(np.rint(ijk_float) != clipped, axis=1), beyond_grid, 0.0)
 
@@ -110,7 +108,7 @@ def check_coordinates(
                 mni = convert(reported, analysis.space, Space.MNI)
             distance = distance_to_mask_mm(mni)
             outside = distance > reach_mm
-            misparsed = (distance > 0).mean() >= MISPARSED_SHARE
+            misparsed = (distance > 0).mean() > MISPARSED_SHARE
             group = seen.setdefault(analysis.subject_group or "", [])
             for i, point in enumerate(mni):
                 if outside[i]:

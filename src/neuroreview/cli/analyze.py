@@ -151,9 +151,33 @@ def analyze(
     study: Annotated[
         list[str] | None, typer.Option("--study", help="Store: this study id (repeatable).")
     ] = None,
+    experiment_unit: Annotated[
+        str,
+        typer.Option(
+            metavar="group|analysis",
+            help="One experiment per subject group and direction (pooling its analyses, "
+            "repeated peaks counted once; Turkeltaub 2012) or per analysis (NiMARE, GingerALE).",
+        ),
+    ] = "group",
+    kind: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--kind",
+            metavar="drug_effect|group_difference|correlation|baseline_predictor|other",
+            help="Kinds of analysis to meta-analyse; repeat for several (default: drug_effect).",
+        ),
+    ] = None,
+    keep_outside_mask: Annotated[
+        bool,
+        typer.Option(
+            "--keep-outside-mask",
+            help="Keep foci the coordinate check flags (outside the brain beyond kernel reach, "
+            "or in a misparsed table), as NiMARE does; by default the analysis refuses them.",
+        ),
+    ] = False,
 ) -> None:
     """Meta-analyse coordinates (ALE, MKDA or KDA) with Monte Carlo FWE; write maps and clusters."""
-    from neuroreview.cbma.inputs import CoordinateSet
+    from neuroreview.cbma.experiments import ExperimentUnit, build_experiments
 
     settings = Settings(
         method=method.lower(),
@@ -187,16 +211,81 @@ def analyze(
         "--study": study,
     }
     timer = Timer()
+    try:
+        unit = ExperimentUnit(experiment_unit.lower())
+    except ValueError:
+        raise NeuroreviewError(
+            f"--experiment-unit {experiment_unit!r}: choose group or analysis"
+        ) from None
     with timer.step("read"):
         loaded = _read_files(inputs, fmt, filters) if inputs else _read_store(db, filters)
-        coordinates = CoordinateSet.from_studies(loaded.studies)
+        studies, left_out = _of_kinds(loaded.studies, kind)
+        flags = _checked(studies, keep_outside_mask)
+        coordinates, pooling = build_experiments(studies, unit)
     outcome = perform(coordinates, settings, timer)
-    record = analysis_record(outcome, settings, coordinates, loaded.studies, loaded.record)
+    inputs_record = loaded.record | {
+        "experiments": pooling.to_dict(),
+        "not_analysed": left_out,
+        "coordinate_flags_kept": [_flag_record(f) for f in flags],
+    }
+    record = analysis_record(outcome, settings, coordinates, studies, inputs_record)
     publish(target, force, lambda folder: write_folder(folder, outcome, record, timer))
     _print_summary(record, outcome.clusters, out)
 
 
 # --- inputs --------------------------------------------------------------------------------
+
+
+def _of_kinds(studies: list[Study], kinds: list[str] | None) -> tuple[list[Study], list[dict]]:
+    """The studies keeping only analyses of the chosen kinds, and what was left out and why."""
+    from neuroreview.model import FindingKind
+
+    try:
+        wanted = {FindingKind.parse(k) for k in kinds or ["drug_effect"]}
+    except ValueError as error:
+        raise NeuroreviewError(f"--kind: {error}") from None
+    kept, left_out = [], []
+    for study in studies:
+        chosen = [a for a in study.analyses if a.kind in wanted]
+        left_out += [
+            {"study_id": study.id, "analysis_id": a.id, "reason": f"kind {a.kind.value}"}
+            for a in study.analyses
+            if a.kind not in wanted
+        ]
+        if chosen:
+            kept.append(study.model_copy(update={"analyses": chosen}))
+    if not kept:
+        raise NeuroreviewError(
+            f"no analysis of kind {', '.join(sorted(k.value for k in wanted))} to meta-analyse "
+            f"({len(left_out)} of other kinds; choose them with --kind)"
+        )
+    return kept, left_out
+
+
+def _checked(studies: list[Study], keep: bool) -> list:
+    """Refuse foci outside the brain or in misparsed tables unless the user keeps them."""
+    from neuroreview.cbma.checks import check_coordinates
+
+    leaving = [f for f in check_coordinates(studies) if f.leaves]
+    if leaving and not keep:
+        first = leaving[0]
+        raise NeuroreviewError(
+            f"{len(leaving)} focus/foci fail the coordinate check, e.g. study "
+            f"{first.study_id!r}, analysis {first.analysis_id!r}: {first.x:g} {first.y:g} "
+            f"{first.z:g} ({first.reason.value}); see them with `neuroreview check`, fix the "
+            "input, or keep them with --keep-outside-mask"
+        )
+    return leaving
+
+
+def _flag_record(flag) -> dict[str, Any]:
+    return {
+        "study_id": flag.study_id,
+        "analysis_id": flag.analysis_id,
+        "xyz": [flag.x, flag.y, flag.z],
+        "reason": flag.reason.value,
+        "distance_mm": flag.distance_mm,
+    }
 
 
 def _read_files(paths: list[Path], fmt: ImportFormat, filters: dict[str, Any]) -> _Inputs:

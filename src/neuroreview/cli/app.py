@@ -11,7 +11,7 @@ import typer
 from typer.core import TyperGroup
 
 from neuroreview import __version__
-from neuroreview.cli import analyze, corpus, decode, label, regions, report, run
+from neuroreview.cli import analyze, check, corpus, decode, label, regions, report, run
 from neuroreview.cli.common import error_console, state
 
 
@@ -89,6 +89,7 @@ app.command("import")(corpus.import_files)
 app.command("studies")(corpus.list_studies)
 app.command("export")(corpus.export)
 app.command("analyze")(analyze.analyze)
+app.command("check")(check.check)
 app.command("run")(run.run)
 app.command("label", context_settings=label.CONTEXT_SETTINGS)(label.label)
 app.command("regions")(regions.regions)

@@ -49,6 +49,7 @@ CROSSTAB, CORPUS_FOLDER = "studies_by_modality_population.tsv", "corpus"
 REPORT_FILE, REPORT_FOLDER = "report.html", "report"
 #: Why a study is not in the coordinate meta-analyses, in the order the reasons are checked.
 NO_COORDINATES, EXPOSURE, UNKNOWN_SPACE = "no coordinates", "exposure", "unknown space"
+NOT_DRUG_EFFECT, FAILED_CHECK = "not a drug effect", "failed the coordinate check"
 
 
 @friendly_errors
@@ -327,9 +328,14 @@ class Selection:
     coordinate: list[Study]
     left_out: list[dict[str, str]]
     n_analyses_unknown_space: int
+    n_analyses_not_drug_effect: int = 0
+    coordinate_flags: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        reasons = {reason: 0 for reason in (NO_COORDINATES, EXPOSURE, UNKNOWN_SPACE)}
+        reasons = {
+            reason: 0
+            for reason in (NO_COORDINATES, EXPOSURE, NOT_DRUG_EFFECT, UNKNOWN_SPACE, FAILED_CHECK)
+        }
         for entry in self.left_out:
             reasons[entry["reason"]] += 1
         return {
@@ -341,6 +347,8 @@ class Selection:
             "n_left_out": len(self.left_out),
             "left_out_by_reason": reasons,
             "n_analyses_unknown_space": self.n_analyses_unknown_space,
+            "n_analyses_not_drug_effect": self.n_analyses_not_drug_effect,
+            "coordinate_flags": self.coordinate_flags,
             "left_out": self.left_out,
         }
 
@@ -349,10 +357,15 @@ def select_studies(studies: list[Study], exposures: tuple[Exposure, ...]) -> Sel
     """Pick the studies of the chosen exposures, and those of them with usable coordinates.
 
     A study is left out of the meta-analyses for the first of: no coordinates, an exposure not
-    chosen, every analysis in an unknown space (guessing MNI or Talairach would shift foci by up
-    to a centimetre). A kept study's analyses in an unknown space are dropped and counted.
+    chosen, no analysis that is a drug effect (a correlation or a users-vs-controls contrast says
+    nothing about what the drug does), every analysis in an unknown space (guessing MNI or
+    Talairach would shift foci by up to a centimetre), every focus failing the coordinate check.
+    A kept study's other analyses and flagged foci are dropped and counted.
     """
-    reviewed, coordinate, left_out, unknown_analyses = [], [], [], 0
+    from neuroreview.cbma.checks import check_coordinates
+    from neuroreview.model import FindingKind
+
+    reviewed, coordinate, left_out, unknown_analyses, other_kinds = [], [], [], 0, 0
     for study in studies:
         if study.exposure in exposures:
             reviewed.append(study)
@@ -362,15 +375,53 @@ def select_studies(studies: list[Study], exposures: tuple[Exposure, ...]) -> Sel
         if study.exposure not in exposures:
             left_out.append(_left_out(study, EXPOSURE, study.exposure.value))
             continue
-        known = [a for a in study.analyses if a.space is not Space.UNKNOWN]
-        unknown_analyses += len(study.analyses) - len(known)
+        effects = [a for a in study.analyses if a.kind is FindingKind.DRUG_EFFECT]
+        other_kinds += len(study.analyses) - len(effects)
+        if not effects:
+            kinds = sorted({a.kind.value for a in study.analyses})
+            left_out.append(_left_out(study, NOT_DRUG_EFFECT, ", ".join(kinds)))
+            continue
+        known = [a for a in effects if a.space is not Space.UNKNOWN]
+        unknown_analyses += len(effects) - len(known)
         if not known:
             left_out.append(_left_out(study, UNKNOWN_SPACE))
         elif len(known) < len(study.analyses):
             coordinate.append(study.model_copy(update={"analyses": known}))
         else:
             coordinate.append(study)
-    return Selection(exposures, reviewed, coordinate, left_out, unknown_analyses)
+    flags = [f for f in check_coordinates(coordinate) if f.leaves]
+    if flags:
+        coordinate, emptied = _without_flagged(coordinate, flags)
+        left_out += [_left_out(s, FAILED_CHECK) for s in emptied]
+    flag_records = [
+        {
+            "study_id": f.study_id,
+            "analysis_id": f.analysis_id,
+            "xyz": [f.x, f.y, f.z],
+            "reason": f.reason.value,
+        }
+        for f in flags
+    ]
+    return Selection(
+        exposures, reviewed, coordinate, left_out, unknown_analyses, other_kinds, flag_records
+    )
+
+
+def _without_flagged(studies: list[Study], flags) -> tuple[list[Study], list[Study]]:
+    """The studies without their flagged foci, and those left with none."""
+    drop: dict[tuple[str, str], set[int]] = {}
+    for flag in flags:
+        drop.setdefault((flag.study_id, flag.analysis_id), set()).add(flag.focus_index)
+    kept, emptied = [], []
+    for study in studies:
+        analyses = []
+        for analysis in study.analyses:
+            gone = drop.get((study.id, analysis.id), set())
+            foci = [f for i, f in enumerate(analysis.foci) if i not in gone]
+            if foci:
+                analyses.append(analysis.model_copy(update={"foci": foci}))
+        (kept if analyses else emptied).append(study.model_copy(update={"analyses": analyses}))
+    return kept, emptied
 
 
 def _left_out(study: Study, reason: str, detail: str = "") -> dict[str, str]:
@@ -405,16 +456,17 @@ def _cbma_step(
         )
         record.skip(method, reason)
         return False
-    from neuroreview.cbma.inputs import CoordinateSet
+    from neuroreview.cbma.experiments import build_experiments
 
     timer = Timer()
     start = time.perf_counter()
-    coordinates = CoordinateSet.from_studies(studies)
+    coordinates, pooling = build_experiments(studies)
     outcome: Outcome = perform(coordinates, settings, timer, progress)
     inputs = {
         "run": origin,
         "exposures": [e.value for e in selection.exposures],
         "study_ids": [s.id for s in studies],
+        "experiments": pooling.to_dict(),
     }
     analysis = analysis_record(outcome, settings, coordinates, studies, inputs)
     (out / method).mkdir()

@@ -430,7 +430,9 @@ def _analysis_fields(metadata: Mapping[str, Any], where: _Where) -> dict[str, An
     }
 
 
-def _with_point_labels(foci: list[Focus], metadata: Mapping[str, Any], where: _Where) -> list[Focus]:
+def _with_point_labels(
+    foci: list[Focus], metadata: Mapping[str, Any], where: _Where
+) -> list[Focus]:
     """The authors' peak labels our writers keep as ``point_labels`` (one per focus, or null)."""
     labels = metadata.get(POINT_LABELS)
     if labels is None:

@@ -307,9 +307,7 @@ def collect_votes(
             population_group(study.population).value,
             timing_group(study.timing).value,
         )
-        votes.extend(
-            Vote(study.id, r, d, *facets, family) for r, d, family in sorted(pairs)
-        )
+        votes.extend(Vote(study.id, r, d, *facets, family) for r, d, family in sorted(pairs))
     return CollectedVotes(votes, exclusions, disagreements)
 
 
