@@ -236,7 +236,13 @@ def test_same_seed_same_results_and_include_exposure(corpus, default_run, tmp_pa
     summary = json.loads((again / "summary.json").read_text())
     select = summary["steps"]["select"]
     assert select["exposures"] == ["single_dose", "repeated_course", "unknown", "chronic_use"]
-    assert select["left_out_by_reason"] == {"no coordinates": 3, "exposure": 0, "unknown space": 1}
+    assert select["left_out_by_reason"] == {
+        "no coordinates": 3,
+        "exposure": 0,
+        "not a drug effect": 0,
+        "unknown space": 1,
+        "failed the coordinate check": 0,
+    }
     assert summary["steps"]["mkda"]["n_experiments"] == 9
     assert summary["steps"]["regions"]["n_studies"] == 13
     # ALE's experiments are the same as the default run's except the chronic user study, so
@@ -281,7 +287,8 @@ def test_a_sleuth_corpus_is_analysed_although_it_records_no_exposure(tmp_path):
     assert select["exposures"] == ["single_dose", "repeated_course", "unknown"]
     assert select["n_coordinate_studies"] == 2 and select["n_left_out"] == 0
     assert summary["steps"]["ale"]["status"] == "run"
-    assert summary["steps"]["ale"]["n_experiments"] == 3
+    # the two experiments of one study (one subject group, no direction) pool into one
+    assert summary["steps"]["ale"]["n_experiments"] == 2
     assert summary["steps"]["mkda"]["n_foci"] == 4
     assert "selection: 2 coordinate studies (3 experiments, 4 foci) of exposure " in result.output
     assert "single_dose or repeated_course or unknown" in result.output
