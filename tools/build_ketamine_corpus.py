@@ -500,11 +500,10 @@ class Builder:
     def remove_flagged(self, studies: list[Study]) -> list[Study]:
         """Foci the coordinate check flags leave the corpus, each listed with its reason (an
         analysis left without foci leaves with them)."""
-        from neuroreview.cbma.checks import check_coordinates
+        from neuroreview.cbma.checks import check_coordinates, without_flagged
 
-        flagged: dict[tuple[str, str], set[int]] = {}
-        for flag in check_coordinates(studies):
-            flagged.setdefault((flag.study_id, flag.analysis_id), set()).add(flag.focus_index)
+        flags = check_coordinates(studies)
+        for flag in flags:
             self.exclusions.append(
                 {
                     "source": "coordinate check",
@@ -519,16 +518,8 @@ class Builder:
                     "reason": f"{flag.reason.value} ({flag.distance_mm:g} mm from the mask)",
                 }
             )
-        result = []
-        for study in studies:
-            analyses = []
-            for analysis in study.analyses:
-                drop = flagged.get((study.id, analysis.id), set())
-                foci = [f for i, f in enumerate(analysis.foci) if i not in drop]
-                if foci:
-                    analyses.append(analysis.model_copy(update={"foci": foci}))
-            result.append(study.model_copy(update={"analyses": analyses}))
-        return result
+        kept, emptied = without_flagged(studies, flags)
+        return sorted([*kept, *emptied], key=lambda study: study.id)
 
     def check_coverage(self, entries: list[dict]) -> None:
         rows = [e["csv_row"] for e in entries if "csv_row" in e]

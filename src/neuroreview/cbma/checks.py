@@ -29,6 +29,7 @@ __all__ = [
     "CoordinateFlag",
     "FlagReason",
     "check_coordinates",
+    "without_flagged",
     "distance_to_mask_mm",
 ]
 
@@ -135,3 +136,23 @@ def check_coordinates(
                     )
                 )
     return flags
+
+
+def without_flagged(
+    studies: Iterable[Study], flags: Iterable[CoordinateFlag]
+) -> tuple[list[Study], list[Study]]:
+    """The studies without their flagged foci (an analysis left empty goes too), and the
+    studies left with no analysis at all."""
+    drop: dict[tuple[str, str], set[int]] = {}
+    for flag in flags:
+        drop.setdefault((flag.study_id, flag.analysis_id), set()).add(flag.focus_index)
+    kept, emptied = [], []
+    for study in studies:
+        analyses = []
+        for analysis in study.analyses:
+            gone = drop.get((study.id, analysis.id), set())
+            foci = [f for i, f in enumerate(analysis.foci) if i not in gone]
+            if foci:
+                analyses.append(analysis.model_copy(update={"foci": foci}))
+        (kept if analyses else emptied).append(study.model_copy(update={"analyses": analyses}))
+    return kept, emptied

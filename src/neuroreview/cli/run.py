@@ -362,7 +362,7 @@ def select_studies(studies: list[Study], exposures: tuple[Exposure, ...]) -> Sel
     Talairach would shift foci by up to a centimetre), every focus failing the coordinate check.
     A kept study's other analyses and flagged foci are dropped and counted.
     """
-    from neuroreview.cbma.checks import check_coordinates
+    from neuroreview.cbma.checks import check_coordinates, without_flagged
     from neuroreview.model import FindingKind
 
     reviewed, coordinate, left_out, unknown_analyses, other_kinds = [], [], [], 0, 0
@@ -391,7 +391,7 @@ def select_studies(studies: list[Study], exposures: tuple[Exposure, ...]) -> Sel
             coordinate.append(study)
     flags = [f for f in check_coordinates(coordinate) if f.leaves]
     if flags:
-        coordinate, emptied = _without_flagged(coordinate, flags)
+        coordinate, emptied = without_flagged(coordinate, flags)
         left_out += [_left_out(s, FAILED_CHECK) for s in emptied]
     flag_records = [
         {
@@ -405,23 +405,6 @@ def select_studies(studies: list[Study], exposures: tuple[Exposure, ...]) -> Sel
     return Selection(
         exposures, reviewed, coordinate, left_out, unknown_analyses, other_kinds, flag_records
     )
-
-
-def _without_flagged(studies: list[Study], flags) -> tuple[list[Study], list[Study]]:
-    """The studies without their flagged foci, and those left with none."""
-    drop: dict[tuple[str, str], set[int]] = {}
-    for flag in flags:
-        drop.setdefault((flag.study_id, flag.analysis_id), set()).add(flag.focus_index)
-    kept, emptied = [], []
-    for study in studies:
-        analyses = []
-        for analysis in study.analyses:
-            gone = drop.get((study.id, analysis.id), set())
-            foci = [f for i, f in enumerate(analysis.foci) if i not in gone]
-            if foci:
-                analyses.append(analysis.model_copy(update={"foci": foci}))
-        (kept if analyses else emptied).append(study.model_copy(update={"analyses": analyses}))
-    return kept, emptied
 
 
 def _left_out(study: Study, reason: str, detail: str = "") -> dict[str, str]:
