@@ -334,26 +334,26 @@ def test_table_export_counts_every_study_it_writes(db, tmp_path):
     assert [row.split("\t")[0] for row in rows[1:]] == ["gamma2012", "delta2013"]
 
 
-def test_builtin_corpus_mdd_is_refused_and_talairach_counts_the_file(tmp_path):
+def test_builtin_corpus_bipolar_is_refused_and_talairach_counts_the_file(tmp_path):
     from neuroreview.io.builtin import load_builtin_corpus
 
     corpus = load_builtin_corpus()
     if corpus is None:
         pytest.skip("the built-in corpus is not shipped")
     db = make_store(tmp_path / "k.db", corpus)
-    mdd_out = tmp_path / "mdd.txt"
-    mdd = invoke(
-        "export", "--db", db, "--format", "sleuth", "--out", mdd_out, "--population", "mdd"
+    none_out = tmp_path / "bipolar.txt"
+    refused = invoke(
+        "export", "--db", db, "--format", "sleuth", "--out", none_out, "--population", "bipolar"
     )
-    mdd_studies = [s for s in corpus if s.population.value == "mdd"]
-    assert mdd_studies and not any(s.analyses for s in mdd_studies)  # what this test is about
-    n_mdd = len(mdd_studies)
-    assert mdd.exit_code == 2
-    assert mdd.stderr == (
-        f"error: nothing to export: {n_mdd} studies match, none has coordinates "
+    uncoordinated = [s for s in corpus if s.population.value == "bipolar"]
+    assert uncoordinated and not any(s.analyses for s in uncoordinated)  # what this test is about
+    assert len(uncoordinated) == 1
+    assert refused.exit_code == 2
+    assert refused.stderr == (
+        "error: nothing to export: 1 study matches, none has coordinates "
         "(Sleuth holds coordinates only)\n"
     )
-    assert not mdd_out.exists()
+    assert not none_out.exists()
 
     out = tmp_path / "tal.txt"
     result = invoke("export", "--db", db, "--format", "sleuth", "--out", out, "--space", "tal")

@@ -661,8 +661,11 @@ def test_builtin_run_decodes_its_converging_regions(tmp_path_factory):
     assert index.loc["Hippocampus", "top_topic"] == "33_memory_retrieval_encoding"
     assert index.loc["Amygdala", "top_topic"] == "26_emotional_amygdala_negative"
     assert index.loc["Caudate", "top_topic"] == "7_reward_feedback_striatum"
-    assert index.loc["Hippocampus", "note"] == "converging region, majority direction increase"
-    assert index.loc["Amygdala", "note"] == "converging region, majority direction decrease"
+    assert index.loc["Hippocampus", "note"] == "converging region (activity decrease)"
+    assert index.loc["Amygdala", "note"] == (
+        "converging region (activity decrease; connectivity decrease)"
+    )
+    assert index.loc["Caudate", "note"] == "converging region (activity increase)"
     assert (index["kind"] == "map").sum() == 2
 
 
