@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
     from neuroreview.cbma.base import CBMAEstimator
+    from neuroreview.cbma.imputation import Imputation
     from neuroreview.cbma.inputs import CoordinateSet
     from neuroreview.cbma.results import CBMAResult
     from neuroreview.model import Study
@@ -48,6 +49,8 @@ DEFAULT_RADIUS_MM = 10.0
 RECORD = "analysis.json"
 CLUSTERS = "clusters.tsv"
 CLUSTER_IMAGE = "clusters.nii.gz"
+#: ALE's imputation sensitivity table, written when a sample size was imputed.
+SENSITIVITY = "imputation_sensitivity.tsv"
 #: Versions recorded in analysis.json: the packages whose changes could change the numbers.
 RECORDED_PACKAGES = ("neuroreview", "numpy", "scipy", "numba", "nibabel", "pandas")
 #: The ODbL 1.0 notice owed wherever Neurosynth-derived data are used (README, "Data and licences").
@@ -201,6 +204,9 @@ class Outcome:
     clusters: pd.DataFrame
     selection: dict[str, Any]
     cluster_ids: NDArray[np.int16]
+    #: ALE with imputed sample sizes: the same analysis at the corpus' smallest and largest
+    #: reported N (``imputation_sensitivity.tsv``); None when nothing was imputed.
+    sensitivity: pd.DataFrame | None = None
 
 
 def perform(
@@ -245,12 +251,89 @@ def perform(
     return Outcome(estimator, result, estimator_settings, fwe, clusters, selection, cluster_ids)
 
 
+def impute_and_perform(
+    coordinates: CoordinateSet,
+    settings: Settings,
+    rule: str | float | None,
+    timer: Timer,
+    progress: Progress | None = None,
+) -> tuple[Outcome, Imputation | None]:
+    """ALE with the missing sample sizes imputed by ``rule`` (None: none imputed), and, when any
+    was, the same analysis at the smallest and largest reported N to show what it decided."""
+    from neuroreview.cbma.imputation import impute_sample_sizes
+
+    if rule is None or settings.method != "ale" or settings.fwhm or settings.sample_size:
+        return perform(coordinates, settings, timer, progress), None
+    try:
+        imputed, imputation = impute_sample_sizes(coordinates, rule)
+    except ValueError as error:
+        raise NeuroreviewError(f"--impute-sample-size: {error}") from None
+    outcome = perform(imputed, settings, timer, progress)
+    if imputation.experiments:
+        with timer.step("imputation_sensitivity"):
+            outcome.sensitivity = imputation_sensitivity(
+                coordinates, imputation, outcome, settings, progress
+            )
+    return outcome, imputation
+
+
+def imputation_sensitivity(
+    coordinates: CoordinateSet,
+    imputation: Imputation,
+    outcome: Outcome,
+    settings: Settings,
+    progress: Progress | None,
+) -> pd.DataFrame:
+    """One row per imputed value tried: its surviving clusters against the imputed analysis's."""
+    import pandas as pd
+
+    from neuroreview.cbma.imputation import compare_clusters, with_missing_sizes
+
+    rows = []
+    for scenario, value in imputation.scenarios():
+        if scenario == "imputed":
+            alternative = outcome
+        else:
+            alternative = perform(
+                with_missing_sizes(coordinates, value), settings, Timer(), progress
+            )
+        peaks = alternative.clusters[~alternative.clusters["subpeak"]]
+        rows.append(
+            {
+                "scenario": scenario,
+                "imputed_n": value,
+                "n_experiments_imputed": len(imputation.experiments),
+                **compare_clusters(outcome.cluster_ids, alternative.cluster_ids),
+                "peaks_mni": "; ".join(
+                    f"{x:g} {y:g} {z:g}" for x, y, z in peaks[["x", "y", "z"]].to_numpy()
+                ),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _sensitivity_sentence(outcome: Outcome) -> str:
+    table = outcome.sensitivity
+    if table is None:
+        return ""
+    others = table[table["scenario"] != "imputed"]
+    if others.empty:
+        return ""
+    held = bool(others["same_clusters"].all())
+    tried = " and ".join(f"N = {n:g}" for n in others["imputed_n"])
+    return (
+        f" Repeated with {tried} (the smallest and largest reported sample sizes), the surviving "
+        + ("clusters were the same." if held else "clusters changed (imputation_sensitivity.tsv).")
+    )
+
+
 def analysis_record(
     outcome: Outcome,
     settings: Settings,
     coordinates: CoordinateSet,
     studies: list[Study],
     inputs: dict[str, Any],
+    imputation: Imputation | None = None,
 ) -> dict[str, Any]:
     """What ``analysis.json`` holds (the timings are added when it is written)."""
     record = {
@@ -259,7 +342,7 @@ def analysis_record(
         "n_studies": sum(1 for s in studies if s.analyses),
         "n_experiments": coordinates.n_experiments,
         "n_foci": coordinates.n_foci,
-        "experiments": experiments(coordinates),
+        "experiments": experiments(coordinates, imputation.experiments if imputation else ()),
         "method": settings.method,
         "estimator": outcome.estimator_settings,
         "null_mask": settings.null_mask,
@@ -276,6 +359,16 @@ def analysis_record(
         "versions": versions(),
         "methods": " ".join(outcome.result.descriptions),
     }
+    if imputation is not None:
+        record["sample_size_imputation"] = imputation.to_dict() | {
+            "sensitivity_file": SENSITIVITY if outcome.sensitivity is not None else None,
+            "sensitivity": (
+                outcome.sensitivity.to_dict(orient="records")
+                if outcome.sensitivity is not None
+                else []
+            ),
+        }
+        record["methods"] += " " + imputation.sentence() + _sensitivity_sentence(outcome)
     attribution = neurosynth_attribution(studies)
     if attribution:
         record["attribution"] = attribution
@@ -381,13 +474,15 @@ def find_clusters(
 # --- output --------------------------------------------------------------------------------
 
 
-def experiments(coordinates: CoordinateSet) -> list[dict[str, Any]]:
+def experiments(coordinates: CoordinateSet, imputed: Iterable[str] = ()) -> list[dict[str, Any]]:
     counts = coordinates.experiment_starts[1:] - coordinates.experiment_starts[:-1]
+    imputed = set(imputed)
     return [
         {
             "id": experiment,
             "n_foci": int(n),
             "sample_size": None if math.isnan(size) else float(size),
+            **({"sample_size_imputed": True} if experiment in imputed else {}),
         }
         for experiment, n, size in zip(
             coordinates.experiment_ids, counts, coordinates.sample_sizes, strict=True
@@ -431,6 +526,10 @@ def write_folder(folder: Path, outcome: Outcome, record: dict[str, Any], timer: 
         write_maps(outcome.result, folder)
         write_cluster_table(outcome.clusters, folder / CLUSTERS)
         write_cluster_volume(outcome.cluster_ids, outcome.result.space.grid, folder / CLUSTER_IMAGE)
+        if outcome.sensitivity is not None:
+            atomic_write_text(
+                folder / SENSITIVITY, outcome.sensitivity.to_csv(sep="\t", index=False)
+            )
     text = json.dumps({**record, "timings_s": timer.seconds}, indent=2, allow_nan=False)
     atomic_write_text(folder / RECORD, text + "\n")
 

@@ -23,7 +23,7 @@ from neuroreview.cli._cbma_run import (
     Settings,
     Timer,
     analysis_record,
-    perform,
+    impute_and_perform,
     publish,
     writable_target,
     write_folder,
@@ -104,6 +104,15 @@ def analyze(
     sample_size: Annotated[
         float | None,
         typer.Option(help="ALE: one sample size for every experiment's kernel width."),
+    ] = None,
+    impute_sample_size: Annotated[
+        str | None,
+        typer.Option(
+            metavar="median|N",
+            help="ALE: give experiments without a sample size the median of the reported ones, "
+            "or N; marked in analysis.json and tested against the smallest and largest reported "
+            "N (imputation_sensitivity.tsv).",
+        ),
     ] = None,
     radius: Annotated[
         float | None, typer.Option(help="MKDA/KDA: sphere radius in mm (default 10).")
@@ -196,6 +205,7 @@ def analyze(
         alpha=alpha,
     )
     settings.check()
+    impute_rule = _impute_rule(impute_sample_size, settings)
     if settings.fwe and settings.seed is None:
         # A drawn seed is recorded in analysis.json, so even an unseeded analysis can be rerun.
         settings.seed = secrets.randbelow(2**31)
@@ -222,18 +232,40 @@ def analyze(
         studies, left_out = _of_kinds(loaded.studies, kind)
         flags = _checked(studies, keep_outside_mask)
         coordinates, pooling = build_experiments(studies, unit)
-    outcome = perform(coordinates, settings, timer)
+    outcome, imputation = impute_and_perform(coordinates, settings, impute_rule, timer)
     inputs_record = loaded.record | {
         "experiments": pooling.to_dict(),
         "not_analysed": left_out,
         "coordinate_flags_kept": [_flag_record(f) for f in flags],
     }
-    record = analysis_record(outcome, settings, coordinates, studies, inputs_record)
+    record = analysis_record(outcome, settings, coordinates, studies, inputs_record, imputation)
     publish(target, force, lambda folder: write_folder(folder, outcome, record, timer))
     _print_summary(record, outcome.clusters, out)
 
 
 # --- inputs --------------------------------------------------------------------------------
+
+
+def _impute_rule(text: str | None, settings: Settings) -> str | float | None:
+    """``--impute-sample-size`` checked against the other options before any work."""
+    from neuroreview.cbma.imputation import parse_rule
+
+    if text is None:
+        return None
+    if settings.method != "ale":
+        raise NeuroreviewError(
+            f"--impute-sample-size applies to ALE only; {settings.method.upper()} needs no "
+            "sample size"
+        )
+    if settings.fwhm is not None or settings.sample_size is not None:
+        raise NeuroreviewError(
+            "--impute-sample-size fills missing sample sizes; with --fwhm or --sample-size "
+            "every experiment already has one kernel"
+        )
+    try:
+        return parse_rule(text)
+    except ValueError as error:
+        raise NeuroreviewError(f"--impute-sample-size: {error}") from None
 
 
 def _of_kinds(studies: list[Study], kinds: list[str] | None) -> tuple[list[Study], list[dict]]:
@@ -358,6 +390,17 @@ def _print_summary(record: dict[str, Any], clusters: pd.DataFrame, out: Path) ->
         f"[bold]{record['method'].upper()}[/bold] on {record['n_experiments']} experiments "
         f"({record['n_foci']} foci){iterations}"
     )
+    imputation = record.get("sample_size_imputation")
+    if imputation and imputation["n_imputed"]:
+        console.print(imputation["description"], markup=False, highlight=False)
+        for row in imputation["sensitivity"]:
+            console.print(
+                f"  N = {row['imputed_n']:g} ({row['scenario']}): {row['n_clusters']} clusters, "
+                f"{row['imputed_clusters_kept']} imputed-N clusters kept, "
+                f"Dice {row['dice_with_imputed']:.2f}",
+                markup=False,
+                highlight=False,
+            )
     main = clusters[~clusters["subpeak"]]
     if fwe:
         alpha = record["clusters"]["alpha"]

@@ -27,6 +27,7 @@ from neuroreview.cli._decode_run import DECODE_FOLDER
 from neuroreview.cli.common import DEFAULT_JOBS, JobsOption, console, friendly_errors
 from neuroreview.errors import NeuroreviewError
 from neuroreview.model import Exposure, Space, Study
+from neuroreview.synthesis.questions import MIN_EXPERIMENTS
 
 if TYPE_CHECKING:
     from neuroreview.cli._cbma_run import Outcome
@@ -42,8 +43,13 @@ DEFAULT_ITERATIONS = 1000
 CBMA_METHODS = ("ale", "mkda")
 LABELS = {"ale": "ALE", "mkda": "MKDA density"}
 REGIONS_FOLDER = "regions"
+#: The review's questions asked separately (:mod:`neuroreview.synthesis.questions`).
+QUESTIONS_FOLDER, QUESTIONS_TABLE = "questions", "questions.tsv"
+#: The review's claims against the data (:mod:`neuroreview.synthesis.claims`), in regions/.
+CLAIMS_FILE = "claims.tsv"
 #: The run's record of itself; also how --force recognises a folder it may replace.
 RUN_RECORD = "summary.json"
+BUILTIN_ORIGIN = "built-in ketamine corpus"
 CROSSTAB, CORPUS_FOLDER = "studies_by_modality_population.tsv", "corpus"
 #: The report the run ends with, and the folder of its figures and derived tables.
 REPORT_FILE, REPORT_FOLDER = "report.html", "report"
@@ -96,6 +102,14 @@ def run(
             "repeated_course; your own corpus also includes unknown); repeat for several.",
         ),
     ] = None,
+    min_experiments: Annotated[
+        int,
+        typer.Option(
+            min=2,
+            help="Fewest experiments a question's meta-analysis needs; below it the question "
+            'reports "too few (k)" (17: Eickhoff et al. 2016, Müller et al. 2018).',
+        ),
+    ] = MIN_EXPERIMENTS,
 ) -> None:
     """Run the review: the built-in ketamine corpus by default, or --corpus / --db of your own.
 
@@ -118,7 +132,7 @@ def run(
         Repository(db, create=False).close()
     record = _Record()
     with staged_folder(target) as stage, _progress() as progress:
-        overall = progress.add_task("loading the corpus", total=7)
+        overall = progress.add_task("loading the corpus", total=8)
         with record.step("load"):
             studies, origin = _load(corpus, db, stage)
             summary = summarize_corpus(studies)
@@ -134,6 +148,12 @@ def run(
             done = _cbma_step(method, selection, settings[method], origin, stage, record, progress)
             if method == "ale" and done:
                 clusters_folder = stage / method
+        progress.update(overall, advance=1, description="the review's questions")
+        with record.step("questions"):
+            record.steps["questions"].update(
+                _questions_step(selection, settings, min_experiments, origin, stage, progress)
+            )
+        record.folders.append(QUESTIONS_FOLDER)
         progress.update(overall, advance=1, description="region synthesis")
         with record.step("regions"):
             record.steps["regions"].update(_regions_step(selection, clusters_folder, stage))
@@ -144,6 +164,7 @@ def run(
         record.folders.append(DECODE_FOLDER)
         progress.update(overall, advance=1, description="report")
         document = _summary_document(origin, summary, selection, record, iterations, seed, jobs)
+        document["corpus_sources"] = _corpus_sources(studies, origin)
         document["attribution"] = _attribution(studies)
         if document["attribution"] is None:
             del document["attribution"]
@@ -267,6 +288,7 @@ def _run_entries() -> set[str]:
         CORPUS_FOLDER,
         *CBMA_METHODS,
         REGIONS_FOLDER,
+        QUESTIONS_FOLDER,
         DECODE_FOLDER,
         REPORT_FILE,
         REPORT_FOLDER,
@@ -420,48 +442,76 @@ def _cbma_step(
     record: _Record,
     progress: Progress,
 ) -> bool:
-    """One meta-analysis into ``out/method``; False (and why, in the record) when skipped."""
-    from neuroreview.cli._cbma_run import Timer, analysis_record, perform, write_folder
-
-    studies, without_n = selection.coordinate, []
-    if method == "ale":
-        # ALE sizes each kernel from the sample size; an analysis without one cannot join it.
-        studies, without_n = _with_sample_sizes(studies)
+    """One meta-analysis of every selected experiment into ``out/method``; False (and why, in
+    the record) when skipped."""
+    studies = selection.coordinate
     n_experiments = sum(len(s.analyses) for s in studies)
     if n_experiments < 2:
         reasons = [
             f"{n} {why}" for why, n in selection.to_dict()["left_out_by_reason"].items() if n
         ]
-        if without_n:
-            reasons.append(f"{len(without_n)} experiment(s) with no sample size")
         reason = f"{n_experiments} experiment(s) to meta-analyse, at least 2 are needed" + (
             f" (left out: {', '.join(reasons)})" if reasons else ""
         )
         record.skip(method, reason)
         return False
+    inputs = {"run": origin, "exposures": [e.value for e in selection.exposures]}
+    step = _meta_analysis(method, studies, settings, inputs, out, method, progress)
+    record.steps[method] = step
+    if step["status"] == "run":
+        record.folders.append(method)
+    return step["status"] == "run"
+
+
+def _meta_analysis(
+    method: str,
+    studies: list[Study],
+    settings,
+    inputs: dict[str, Any],
+    out: Path,
+    folder: str,
+    progress: Progress,
+) -> dict[str, Any]:
+    """ALE or MKDA of ``studies`` into ``out/folder``: what summary.json records of it.
+
+    Experiments are a subject group's analyses of one direction (Turkeltaub et al., 2012). ALE
+    sizes each kernel from the sample size: a missing one gets the median of the reported ones,
+    marked, and the analysis is repeated at the smallest and largest reported N.
+    """
     from neuroreview.cbma.experiments import build_experiments
+    from neuroreview.cbma.imputation import MEDIAN
+    from neuroreview.cli._cbma_run import (
+        Timer,
+        analysis_record,
+        impute_and_perform,
+        write_folder,
+    )
 
     timer = Timer()
     start = time.perf_counter()
     coordinates, pooling = build_experiments(studies)
-    outcome: Outcome = perform(coordinates, settings, timer, progress)
-    inputs = {
-        "run": origin,
-        "exposures": [e.value for e in selection.exposures],
-        "study_ids": [s.id for s in studies],
-        "experiments": pooling.to_dict(),
-    }
-    analysis = analysis_record(outcome, settings, coordinates, studies, inputs)
-    (out / method).mkdir()
-    write_folder(out / method, outcome, analysis, timer)
-    record.steps[method] = {
+    if method == "ale" and len(coordinates.missing_sample_sizes()) == coordinates.n_experiments:
+        return {
+            "status": "skipped",
+            "reason": f"none of the {coordinates.n_experiments} experiments reports a sample "
+            "size, which ALE needs to size its kernels (and to impute a missing one from)",
+        }
+    outcome: Outcome
+    outcome, imputation = impute_and_perform(
+        coordinates, settings, MEDIAN if method == "ale" else None, timer, progress
+    )
+    inputs = inputs | {"study_ids": [s.id for s in studies], "experiments": pooling.to_dict()}
+    analysis = analysis_record(outcome, settings, coordinates, studies, inputs, imputation)
+    (out / folder).mkdir(parents=True)
+    write_folder(out / folder, outcome, analysis, timer)
+    return {
         "status": "run",
-        "folder": method,
+        "folder": folder,
         "n_studies": len(studies),
         "n_experiments": coordinates.n_experiments,
         "n_foci": coordinates.n_foci,
-        "n_experiments_without_sample_size": len(without_n),
-        "experiments_without_sample_size": without_n,
+        "n_experiments_imputed": len(imputation.experiments) if imputation else 0,
+        "sample_size_imputation": analysis.get("sample_size_imputation"),
         "iterations": settings.iterations,
         "n_iters_run": outcome.fwe["n_iters_run"] if outcome.fwe else 0,
         "seed": settings.seed,
@@ -472,23 +522,79 @@ def _cbma_step(
         "seconds": round(time.perf_counter() - start, 3),
         "timings_s": timer.seconds,
     }
-    record.folders.append(method)
-    return True
 
 
-def _with_sample_sizes(studies: list[Study]) -> tuple[list[Study], list[str]]:
-    """The studies keeping only analyses with a sample size, and the experiments dropped."""
-    kept, dropped = [], []
-    for study in studies:
-        sized = [a for a in study.analyses if (a.n_subjects or study.n_subjects)]
-        dropped += [f"{study.id}-{a.id}" for a in study.analyses if a not in sized]
-        if sized:
-            kept.append(
-                study
-                if len(sized) == len(study.analyses)
-                else study.model_copy(update={"analyses": sized})
+def _questions_step(
+    selection: Selection,
+    settings: dict[str, Any],
+    minimum: int,
+    origin: str,
+    out: Path,
+    progress: Progress,
+) -> dict[str, Any]:
+    """The review's questions, each split by direction: meta-analysed where enough
+    experiments answer, else "too few (k)"; their region votes in ``questions/``."""
+    from neuroreview.io.atomic import atomic_write_text
+    from neuroreview.synthesis.questions import REVIEW_QUESTIONS, ask
+    from neuroreview.synthesis.votes import count_votes
+
+    folder = out / QUESTIONS_FOLDER
+    folder.mkdir()
+    rows, answers = [], []
+    for question in REVIEW_QUESTIONS:
+        answer = ask(question, selection.reviewed, selection.coordinate, minimum)
+        entry = answer.to_dict()
+        with_coordinates = {s.id for s in selection.coordinate}
+        near_misses = sorted(
+            {
+                f"{e['study_id']} ({e['reason']})"
+                for e in answer.left_out
+                if e["study_id"] in with_coordinates and not e["reason"].startswith("population")
+            }
+        )
+        for part, part_entry in zip(answer.parts, entry["parts"], strict=True):
+            part_entry["analyses"] = {}
+            if part.enough:
+                inputs = {"run": origin, "question": question.key, "direction": part.key}
+                for method in CBMA_METHODS:
+                    part_entry["analyses"][method] = _meta_analysis(
+                        method,
+                        part.studies,
+                        settings[method],
+                        inputs,
+                        folder,
+                        f"{part.key}/{method}",
+                        progress,
+                    )
+            rows.append(
+                {
+                    "question": question.key,
+                    "title": question.title,
+                    "direction": part.direction.value,
+                    "k": part.k,
+                    "minimum": part.minimum,
+                    "status": part.status,
+                    "experiments": ";".join(part.experiments),
+                    "studies": ";".join(s.id for s in part.studies),
+                    "coordinate_studies_left_out": ";".join(near_misses),
+                    **{
+                        f"{m}_clusters": part_entry["analyses"].get(m, {}).get("n_clusters", "")
+                        for m in CBMA_METHODS
+                    },
+                }
             )
-    return kept, dropped
+        voters = [s for s in selection.reviewed if question.why_not(s) is None]
+        votes = count_votes(voters).table if voters else None
+        if votes is not None:
+            atomic_write_text(
+                folder / f"{question.key}_votes.tsv", votes.to_csv(sep="\t", index=False)
+            )
+        entry["votes_file"] = f"{question.key}_votes.tsv" if votes is not None else None
+        answers.append(entry)
+    import pandas as pd
+
+    atomic_write_text(folder / QUESTIONS_TABLE, pd.DataFrame(rows).to_csv(sep="\t", index=False))
+    return {"folder": QUESTIONS_FOLDER, "minimum": minimum, "questions": answers}
 
 
 def _decode_step(out: Path, record: _Record) -> dict[str, Any]:
@@ -511,6 +617,8 @@ def _report_step(out: Path, name: str) -> dict[str, Any]:
 def _regions_step(selection: Selection, clusters_folder: Path | None, out: Path) -> dict[str, Any]:
     """Votes and the convergence table of the reviewed studies, with the ALE clusters."""
     from neuroreview.cli.regions import _exclusions, _write, disagreement_table
+    from neuroreview.io.atomic import atomic_write_text
+    from neuroreview.synthesis.claims import claims_table
     from neuroreview.synthesis.convergence import (
         collect_effects,
         convergence_table,
@@ -539,6 +647,8 @@ def _regions_step(selection: Selection, clusters_folder: Path | None, out: Path)
         effects_table(effects),
         disagreements,
     )
+    claims = claims_table(studies)
+    atomic_write_text(out / REGIONS_FOLDER / CLAIMS_FILE, claims.to_csv(sep="\t", index=False))
     pooled = convergence["measure"].map(lambda m: isinstance(m, str))
     return {
         "folder": REGIONS_FOLDER,
@@ -548,6 +658,7 @@ def _regions_step(selection: Selection, clusters_folder: Path | None, out: Path)
             "exclusions.tsv",
             "effects.tsv",
             "label_disagreements.tsv",
+            CLAIMS_FILE,
         ],
         "n_label_disagreements": len(disagreements),
         "n_studies": len(studies),
@@ -574,7 +685,7 @@ def _load(corpus: list[Path] | None, db: str | None, out: Path) -> tuple[list, s
     if corpus:
         studies, origin = read_inputs(corpus), ", ".join(map(str, corpus))
     else:
-        studies, origin = load_builtin_corpus() or [], "built-in ketamine corpus"
+        studies, origin = load_builtin_corpus() or [], BUILTIN_ORIGIN
     _fresh_store(out / STORE_NAME, studies)
     return studies, origin
 
@@ -600,6 +711,16 @@ def _write_corpus(out: Path, studies, summary) -> list[str]:
     atomic_write_text(out / CROSSTAB, buffer.getvalue())
     tables = write_tables(studies, out / CORPUS_FOLDER, fmt="tsv")
     return [CROSSTAB] + [f"{CORPUS_FOLDER}/{t.name}" for t in tables]
+
+
+def _corpus_sources(studies, origin: str) -> dict[str, Any]:
+    """Where the corpus's evidence was read, and, for the built-in corpus, what it is not."""
+    from neuroreview.io.builtin import BUILTIN_CORPUS_ABOUT
+    from neuroreview.synthesis.sources import describe_sources
+
+    described = describe_sources(studies).to_dict()
+    described["about"] = BUILTIN_CORPUS_ABOUT if origin == BUILTIN_ORIGIN else None
+    return described
 
 
 def _attribution(studies) -> str | None:
@@ -675,15 +796,50 @@ def _print_steps(record: _Record, out: Path) -> None:
         if step["status"] == "skipped":
             line = f"{LABELS[method]}: skipped: {step['reason']}"
         else:
-            dropped = step["n_experiments_without_sample_size"]
+            imputed = step.get("n_experiments_imputed", 0)
+            imputation = step.get("sample_size_imputation") or {}
+            sensitivity = [
+                r for r in imputation.get("sensitivity", []) if r["scenario"] != "imputed"
+            ]
+            held = all(r["same_clusters"] for r in sensitivity)
             line = (
                 f"{LABELS[method]}: {step['n_experiments']} experiments ({step['n_foci']} foci), "
                 f"{step['n_iters_run']} Monte Carlo iterations (seed {step['seed']}): "
                 f"{step['n_clusters']} clusters survive cluster-level FWE p < {step['alpha']:g}"
-                + (f"; {dropped} experiments without a sample size left out" if dropped else "")
+                + (
+                    f"; {imputed} experiment(s) without a sample size given the median N = "
+                    f"{imputation['value']:g}, clusters "
+                    + ("unchanged" if held else "changed")
+                    + " at the smallest and largest reported N"
+                    if imputed
+                    else ""
+                )
                 + f" -> {out / step['folder']}/"
             )
         console.print(line, markup=False, highlight=False)
+    questions = record.steps.get("questions")
+    for question in (questions or {}).get("questions", []):
+        parts = "; ".join(
+            f"{part['direction']}: {part['status']}"
+            + (
+                ", "
+                + ", ".join(
+                    f"{LABELS[m]} {a['n_clusters']} clusters"
+                    if a["status"] == "run"
+                    else f"{LABELS[m]} skipped"
+                    for m, a in part["analyses"].items()
+                )
+                if part["analyses"]
+                else ""
+            )
+            for part in question["parts"]
+        )
+        console.print(
+            f"question {question['title']}: {parts} (minimum {questions['minimum']} "
+            f"experiments) -> {out / QUESTIONS_FOLDER}/",
+            markup=False,
+            highlight=False,
+        )
     regions = record.steps["regions"]
     clusters = (
         f", with the {regions['clusters_from'].upper()} clusters"

@@ -8,6 +8,16 @@ from pathlib import Path
 from neuroreview.model import Study
 
 BUILTIN_CORPUS_NAME = "ketamine"
+#: What the built-in corpus is, for the report's "What this corpus is": it must not pass for the
+#: review it answers.
+BUILTIN_CORPUS_ABOUT = (
+    "The built-in ketamine corpus was assembled for neuroreview from the Neurosynth database "
+    "(v0.7; peaks extracted automatically from the papers' tables), from the ketamine "
+    "experiments of Saberi et al. 2025's published meta-analysis input, and from the studies' "
+    "abstract pages; each value names the page it was read on. It is not the list of 47 "
+    "studies Ionescu et al. (2018) reviewed: that list could not be read, and whether any "
+    "study here was in their review is unverified."
+)
 
 
 def builtin_corpus_dir() -> Path | None:

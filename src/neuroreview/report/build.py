@@ -39,6 +39,29 @@ CONVERGENCE_COLUMNS = [
 REPORT_PACKAGES = ("nilearn", "matplotlib", "jinja2", "nibabel", "numpy")
 
 
+#: The columns of the claims and questions tables the report shows (the files hold more).
+CLAIM_VIEW = [
+    "claim",
+    "statement",
+    "claimed_direction",
+    "n_for",
+    "n_against",
+    "n_unknown",
+    "for",
+    "against",
+    "unknown",
+    "not_drug_effects",
+]
+QUESTION_VIEW = [
+    "title",
+    "direction",
+    "k",
+    "status",
+    "experiments",
+    "coordinate_studies_left_out",
+]
+
+
 def _versions() -> dict[str, str]:
     found = {"python": platform.python_version(), "neuroreview": __version__}
     for package in REPORT_PACKAGES:
@@ -119,7 +142,12 @@ def build_report(
     from neuroreview.report import figures as draw
     from neuroreview.report.methods import build_methods, settings_rows
     from neuroreview.report.render import render
-    from neuroreview.report.sentences import effect_sentence, headline, question
+    from neuroreview.report.sentences import (
+        corpus_paragraph,
+        effect_sentence,
+        headline,
+        question,
+    )
 
     context = load_context(Path(out), decoding)
     out = context.out
@@ -160,6 +188,10 @@ def build_report(
             "out_name": folder_name or out.resolve().name,
             "question": question(context),
             "headline": headline(context),
+            "corpus_paragraph": corpus_paragraph(context),
+            "claims": context.claims.select(CLAIM_VIEW) if context.claims else None,
+            "questions": (context.questions.select(QUESTION_VIEW) if context.questions else None),
+            "min_experiments": context.summary["steps"].get("questions", {}).get("minimum"),
             "crosstab": context.crosstab,
             "timing": context.timing,
             "analyses": context.analyses,

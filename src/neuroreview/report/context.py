@@ -224,6 +224,10 @@ class Context:
     #: Study-level effect sizes behind each pooled row (``regions/effects.tsv``; older runs
     #: have none): what the per-region forest plots draw.
     effects: Table | None = None
+    #: The review's claims set against the data (``regions/claims.tsv``) and its questions asked
+    #: separately (``questions/questions.tsv``); None for runs written before them.
+    claims: Table | None = None
+    questions: Table | None = None
 
     @property
     def selection(self) -> dict[str, Any]:
@@ -414,6 +418,14 @@ def load_context(out: Path, decoding: list[Decoded] | None = None) -> Context:
         effects = read_tsv(out, f"{folder}/effects.tsv")
         inputs.append(out / effects.path)
     inputs += [out / t.path for t in (votes, convergence, exclusions)]
+    claims = questions = None
+    if (out / folder / "claims.tsv").is_file():
+        claims = read_tsv(out, f"{folder}/claims.tsv")
+        inputs.append(out / claims.path)
+    questions_folder = summary["steps"].get("questions", {}).get("folder", "questions")
+    if (out / questions_folder / "questions.tsv").is_file():
+        questions = read_tsv(out, f"{questions_folder}/questions.tsv")
+        inputs.append(out / questions.path)
     if decoding is None:
         decoding, used = read_decodings(out)
         inputs += used
@@ -430,6 +442,8 @@ def load_context(out: Path, decoding: list[Decoded] | None = None) -> Context:
         convergence=convergence,
         exclusions=exclusions,
         effects=effects,
+        claims=claims,
+        questions=questions,
         votes_by_population=votes_by_population(convergence, studies),
         studies=studies,
         prisma=prisma,

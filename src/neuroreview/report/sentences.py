@@ -79,6 +79,12 @@ def analysis_sentences(analysis: Analysis) -> list[str]:
     without = step.get("n_experiments_without_sample_size", 0)
     if without:
         evidence = f"{n_exp + without} experiments, {n_exp} with sample sizes; {_plural(n_foci, 'focus', 'foci')}"
+    imputation = step.get("sample_size_imputation") or {}
+    if imputation.get("n_imputed"):
+        evidence += (
+            f"; {imputation['n_imputed']} with an imputed sample size "
+            f"(N = {number(imputation['value'])})"
+        )
     peaks = analysis.peaks()
     if not peaks:
         sentences = [f"No {label} cluster survived cluster-level FWE (p < {alpha}; {evidence})."]
@@ -92,6 +98,22 @@ def analysis_sentences(analysis: Analysis) -> list[str]:
             f"{_plural(len(peaks), f'{label} cluster')} survived cluster-level FWE "
             f"(p < {alpha}; {evidence}): {_join(described)}."
         ]
+    sensitivity = [
+        row for row in imputation.get("sensitivity", []) if row.get("scenario") != "imputed"
+    ]
+    if sensitivity:
+        tried = " and ".join(f"N = {number(row['imputed_n'])}" for row in sensitivity)
+        if all(row["same_clusters"] for row in sensitivity):
+            sentences.append(
+                f"Imputing {tried} instead (the smallest and largest reported sample sizes) "
+                "leaves the same clusters: the imputation does not decide the result."
+            )
+        else:
+            sentences.append(
+                f"Imputing {tried} instead (the smallest and largest reported sample sizes) "
+                "changes the surviving clusters: the result depends on the imputed sample size "
+                "(see imputation_sensitivity.tsv)."
+            )
     if n_exp < MIN_EXPERIMENTS:
         sentences.append(
             f"With {_plural(n_exp, 'experiment')}, fewer than the {MIN_EXPERIMENTS}-20 "
@@ -236,6 +258,40 @@ def _first_function(decoded: Decoded) -> dict[str, str] | None:
     return topics[0] if topics else None
 
 
+def _map_has_clusters(context: Context, decoded: Decoded) -> bool:
+    """Whether the meta-analysis a decoded map comes from has a surviving cluster."""
+    for analysis in context.analyses:
+        if analysis.run and decoded.target.startswith(f"{analysis.label} "):
+            return analysis.n_clusters > 0
+    return False
+
+
+def corpus_paragraph(context: Context) -> str:
+    """What the corpus is and what it was read from: how thin the evidence is, in numbers."""
+    sources = context.summary.get("corpus_sources")
+    if not sources:
+        return ""
+    n = sources["n_studies"]
+    counts = sources["n_by_source"]
+    names = {
+        "neurosynth": "Neurosynth (peaks extracted automatically from the papers' tables)",
+        "published meta-analysis input": "a published meta-analysis's coordinate input",
+        "full-text table": "a table of the paper read by the curator",
+        "abstract": "the abstract page",
+    }
+    read = [f"{counts[k]} on {names.get(k, k)}" for k in names if counts.get(k)]
+    text = (context.summary.get("corpus_sources", {}).get("about") or "") + " "
+    text += (
+        f"Of its {_plural(n, 'study', 'studies')}, {_join(read)} (a study can rest on several); "
+        f"{sources['n_abstract_only']} ({round(100 * sources['share_abstract_only'])}%) "
+        "rest on their abstracts alone, which seldom give effect sizes and often no direction "
+        "for secondary results."
+    )
+    if sources.get("unsourced"):
+        text += f" {len(sources['unsourced'])} name no source."
+    return text.strip()
+
+
 def decoding_sentences(context: Context) -> list[str]:
     """What the maps, clusters and regions are known to do, by their best functional topic.
 
@@ -246,6 +302,9 @@ def decoding_sentences(context: Context) -> list[str]:
     for decoded in context.decoding:
         top = _first_function(decoded)
         if top is None:
+            continue
+        if decoded.kind == "map" and not _map_has_clusters(context, decoded):
+            # A map in which nothing survived resembles a topic by its noise: not a finding.
             continue
         if decoded.kind == "map" and "r" in top:
             maps.append(
@@ -272,9 +331,47 @@ def decoding_sentences(context: Context) -> list[str]:
     return sentences
 
 
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def claim_sentences(context: Context) -> list[str]:
+    """The review's claims as counts of studies for, against and unknown."""
+    if context.claims is None:
+        return []
+    described = [
+        f"claim {row['claim']} ({_lower_first(row['statement'].split(':')[0])}): "
+        f"{row['n_for']} for, {row['n_against']} against, {row['n_unknown']} unknown"
+        for row in context.claims.records()
+    ]
+    return [
+        "Against the review's claims, counting studies by their drug effects in the claimed "
+        f"regions (table below): {'; '.join(described)}."
+    ]
+
+
+def question_sentences(context: Context) -> list[str]:
+    """Which of the review's questions had enough experiments to be meta-analysed."""
+    if context.questions is None:
+        return []
+    by_question: dict[str, list[str]] = {}
+    for row in context.questions.records():
+        by_question.setdefault(row["title"], []).append(f"{row['direction']} {row['status']}")
+    minimum = context.summary["steps"].get("questions", {}).get("minimum")
+    return [
+        "Asked separately, "
+        + "; ".join(
+            f"{_lower_first(title)}: {', '.join(parts)}" for title, parts in by_question.items()
+        )
+        + (f" (a meta-analysis needs {minimum} experiments)." if minimum else ".")
+    ]
+
+
 def headline(context: Context) -> list[str]:
     """The summary's findings, in reading order."""
     sentences = [corpus_sentence(context)]
+    sentences += question_sentences(context)
+    sentences += claim_sentences(context)
     for analysis in context.analyses:
         sentences += analysis_sentences(analysis)
     direction = direction_sentence(context)
