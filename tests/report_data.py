@@ -2,7 +2,7 @@
 
 The synthetic corpus is built so that every part of the report has something to show: ten
 coordinate studies with foci around one point in the medial prefrontal cortex (ALE and MKDA
-clusters survive), one without a sample size (in MKDA, not in ALE), region findings with effect
+clusters survive), one without a sample size (ALE imputes the median), region findings with effect
 sizes in two studies (a pooled effect and its forest plot), patients and healthy volunteers
 (the heatmap's population split), a Neurosynth-sourced study (the ODbL attribution), and
 findings that cannot vote (exclusions).

@@ -68,7 +68,7 @@ STUDIES = [
     coordinate_study(6, exposure="chronic_use"),  # left out: exposure (unless included)
     coordinate_study(7, space="UNKNOWN"),  # left out: unknown space
     coordinate_study(8, exposure="unknown"),  # left out: exposure
-    coordinate_study(9, n_subjects=None),  # in MKDA, not in ALE: no sample size
+    coordinate_study(9, n_subjects=None),  # no sample size: ALE imputes the median (20)
     Study(
         id="mrs1",
         population="mdd",
@@ -163,9 +163,19 @@ def test_summary_records_steps_counts_seeds_and_timings(default_run):
         "seed": 0,
         "jobs": 1,
         "methods": ["ale", "mkda"],
+        "min_experiments": 17,
     }
     steps = summary["steps"]
-    assert list(steps) == ["load", "select", "ale", "mkda", "regions", "decode", "report"]
+    assert list(steps) == [
+        "load",
+        "select",
+        "ale",
+        "mkda",
+        "questions",
+        "regions",
+        "decode",
+        "report",
+    ]
     assert all(step["status"] == "run" for step in steps.values())
     select = steps["select"]
     # A user's corpus reviews unknown exposure too (coord8): only chronic use is left out.
@@ -179,8 +189,20 @@ def test_summary_records_steps_counts_seeds_and_timings(default_run):
     assert select["n_coordinate_studies"] == 8 and select["n_experiments"] == 8
     assert select["n_foci"] == 32
     ale, mkda = steps["ale"], steps["mkda"]
-    assert ale["n_experiments"] == 7 and ale["experiments_without_sample_size"] == ["coord9-a1"]
-    assert mkda["n_experiments"] == 8 and mkda["n_experiments_without_sample_size"] == 0
+    assert ale["n_experiments"] == 8 and ale["n_experiments_imputed"] == 1
+    imputation = ale["sample_size_imputation"]
+    assert imputation["experiments"] == ["coord9-a1"] and imputation["value"] == 20.0
+    assert imputation["rule"] == "median" and imputation["n_known"] == 7
+    # Every reported N is 20, so the smallest and largest known N change nothing.
+    assert [
+        (r["scenario"], r["imputed_n"], r["same_clusters"]) for r in imputation["sensitivity"]
+    ] == [
+        ("imputed", 20.0, True),
+        ("smallest known N", 20.0, True),
+        ("largest known N", 20.0, True),
+    ]
+    assert mkda["n_experiments"] == 8 and mkda["n_experiments_imputed"] == 0
+    assert mkda["sample_size_imputation"] is None
     for step in (ale, mkda):
         assert step["seed"] == 0 and step["iterations"] == 50 and step["n_iters_run"] == 50
         assert step["seconds"] > 0 and "fwe_montecarlo" in step["timings_s"]
@@ -218,8 +240,11 @@ def test_prints_crosstab_step_lines_and_where(default_run):
     assert "selection: 8 coordinate studies (8 experiments, 32 foci)" in output
     assert "of exposure single_dose or repeated_course or unknown" in output
     assert "5 left out (3 no coordinates, 1 exposure, 1 unknown space)" in output
-    assert "ALE: 7 experiments (28 foci), 50 Monte Carlo iterations (seed 0)" in output
-    assert "1 experiments without a sample size left out" in output
+    assert "ALE: 8 experiments (32 foci), 50 Monte Carlo iterations (seed 0)" in output
+    assert (
+        "1 experiment(s) without a sample size given the median N = 20, clusters unchanged at "
+        "the smallest and largest reported N"
+    ) in " ".join(output.split())
     assert "MKDA density: 8 experiments (32 foci)" in output
     assert "regions: 11 studies" in output
     assert "ODbL" in output

@@ -37,6 +37,8 @@ from neuroreview.report.methods import REFERENCES, build_methods
 from neuroreview.report.render import display
 from neuroreview.report.sentences import (
     analysis_sentences,
+    corpus_paragraph,
+    decoding_sentences,
     headline,
     number,
     region_sentences,
@@ -134,6 +136,8 @@ def test_numbers_in_the_report_equal_the_tsvs_beside_it(out):
     assert checked > 100
     sources = [t["source"] for t in html_tables(out / REPORT)]
     assert sources == [
+        "regions/claims.tsv",
+        "questions/questions.tsv",
         "studies_by_modality_population.tsv",
         "report/studies_by_timing_population.tsv",
         "report/studies_by_modality_population_timing.tsv",
@@ -233,9 +237,15 @@ def test_study_forest_pools_the_effects_file_to_the_convergence_g(out):
 
 def test_summary_says_what_survived_and_how_thin_it_is(out):
     html = (out / REPORT).read_text(encoding="utf-8")
-    assert "1 ALE cluster survived cluster-level FWE (p &lt; 0.05; 11 experiments, 10 with" in html
-    assert "ACC_pre_L at (-4, 46, 2)" in html
-    assert "With 10 experiments, fewer than the 17-20 recommended" in html
+    assert (
+        "1 ALE cluster survived cluster-level FWE (p &lt; 0.05; 11 experiments, 55 foci; 1 with "
+        "an imputed sample size (N = 24.5)): ACC_pre_L at (-2, 44, 2)"
+    ) in html
+    assert (
+        "Imputing N = 20 and N = 30 instead (the smallest and largest reported sample sizes) "
+        "leaves the same clusters: the imputation does not decide the result."
+    ) in html
+    assert "With 11 experiments, fewer than the 17-20 recommended" in html
     assert "Pregenual anterior cingulate cortex (increase; 11 studies: 11 increase" in html
     assert "Subgenual anterior cingulate cortex (glx): g = -0.5 [-1, 0.0061], k = 2" in html
 
@@ -346,7 +356,12 @@ def test_methods_name_the_settings_and_give_full_references(out):
     assert "100 such null datasets were generated (seed 0)" in text
     assert "sphere of radius 10 mm" in text
     assert "FWHM 8.97-9.24 mm" in text
-    assert "1 experiment without a reported sample size" in text
+    assert (
+        "1 experiment(s) reported no sample size; ALE gave them N = 24.5, the median of the 10 "
+        "reported sample sizes (reported sample sizes range from 20 to 30). Repeated with N = 20 "
+        "and N = 30 (the smallest and largest reported sample sizes), the surviving clusters "
+        "were the same."
+    ) in text
     assert "two-sided exact sign test" in text and "REML" in text
     assert "Contains information from Neurosynth" in text
     settings = dict(methods.settings)
@@ -667,6 +682,59 @@ def test_builtin_run_decodes_its_converging_regions(tmp_path_factory):
     )
     assert index.loc["Caudate", "note"] == "converging region (activity increase)"
     assert (index["kind"] == "map").sum() == 2
+
+
+def test_a_map_without_surviving_clusters_is_not_decoded_in_the_headline():
+    import dataclasses
+
+    correlations = Table(
+        "decode/map_ale.tsv",
+        ["rank", "topic", "label", "kind", "r"],
+        [["1", "0_rest", "rest", "function", "0.2"]],
+    )
+    peak = ["1", "1", "False", "2", "2", "42", "3.1", "0.02", "0.01", "10", "80", "x"]
+    decoding = [Decoded("ALE z map", correlations, "map")]
+    empty = dataclasses.replace(_context([]), analyses=[_analysis([])], decoding=decoding)
+    assert decoding_sentences(empty) == []
+    found = dataclasses.replace(empty, analyses=[_analysis([peak])])
+    assert decoding_sentences(found) == [
+        "Functional decoding against the 50 Neurosynth topics (section 4): the ALE z map most "
+        "resembles 'rest' (r = 0.2)."
+    ]
+
+
+def test_corpus_paragraph_says_what_the_corpus_rests_on():
+    import dataclasses
+
+    context = _context([])
+    sources = {
+        "n_studies": 4,
+        "n_by_source": {"neurosynth": 1, "full-text table": 0, "abstract": 3},
+        "n_abstract_only": 3,
+        "share_abstract_only": 0.75,
+        "unsourced": [],
+        "about": "Not the review's own list.",
+    }
+    summary = {**context.summary, "corpus_sources": sources}
+    assert corpus_paragraph(dataclasses.replace(context, summary=summary)) == (
+        "Not the review's own list. Of its 4 studies, 1 on Neurosynth (peaks extracted "
+        "automatically from the papers' tables) and 3 on the abstract page (a study can rest on "
+        "several); 3 (75%) rest on their abstracts alone, which seldom give effect sizes and "
+        "often no direction for secondary results."
+    )
+    assert corpus_paragraph(context) == ""
+
+
+@pytest.mark.slow
+def test_builtin_report_says_what_its_corpus_is(tmp_path_factory):
+    html = (builtin_run(tmp_path_factory) / REPORT).read_text(encoding="utf-8")
+    assert "It is not the list of 47 studies Ionescu et al. (2018) reviewed" in html
+    assert "30 (59%) rest on their abstracts alone" in html
+    assert 'id="table-claims"' in html and 'id="table-questions"' in html
+    assert (
+        "depressed patients (MDD, TRD, bipolar depression) after treatment: increase too few"
+        in (html)
+    )
 
 
 def test_decoding_overview_keeps_the_best_functional_topics():

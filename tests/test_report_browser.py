@@ -111,9 +111,9 @@ def test_every_section_renders(loaded):
         "Methods",
         "Data provenance and licences",
     ]
-    # Three corpus tables, two cluster tables, four region tables, the decoding overview and
-    # seven decodings (folded in <details>).
-    assert loaded["tables"] == 17
+    # The claims and questions tables, three corpus tables, two cluster tables, four region
+    # tables, the decoding overview and seven decodings (folded in <details>).
+    assert loaded["tables"] == 19
     assert loaded["errors"] == []
 
 

@@ -336,6 +336,10 @@ def analysis_record(
     imputation: Imputation | None = None,
 ) -> dict[str, Any]:
     """What ``analysis.json`` holds (the timings are added when it is written)."""
+    if imputation is not None:
+        from neuroreview.cbma.imputation import with_missing_sizes
+
+        coordinates = with_missing_sizes(coordinates, imputation.value)
     record = {
         "neuroreview_version": __version__,
         "inputs": inputs,

@@ -164,6 +164,7 @@ def run(
         record.folders.append(DECODE_FOLDER)
         progress.update(overall, advance=1, description="report")
         document = _summary_document(origin, summary, selection, record, iterations, seed, jobs)
+        document["settings"]["min_experiments"] = min_experiments
         document["corpus_sources"] = _corpus_sources(studies, origin)
         document["attribution"] = _attribution(studies)
         if document["attribution"] is None:
