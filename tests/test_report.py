@@ -363,6 +363,7 @@ def test_methods_name_the_settings_and_give_full_references(out):
         "were the same."
     ) in text
     assert "two-sided exact sign test" in text and "REML" in text
+    assert "Experiments: One experiment per subject group and direction (Turkeltaub" in text
     assert "Contains information from Neurosynth" in text
     settings = dict(methods.settings)
     assert settings["Monte Carlo iterations"] == "100" and settings["seed"] == "0"

@@ -146,6 +146,18 @@ def _analysis_text(context: Context) -> list[tuple[str, str]]:
                     "sample size could not be given an ALE kernel and "
                     f"{'were' if without != 1 else 'was'} left out of this analysis."
                 )
+            pooling = analysis.record.get("inputs", {}).get("experiments")
+            if isinstance(pooling, dict) and pooling.get("rule"):
+                merged = pooling.get("merged", [])
+                text += f" Experiments: {pooling['rule']}"
+                if merged:
+                    text += (
+                        f" {len(merged)} experiment{'s' if len(merged) != 1 else ''} pooled "
+                        "several analyses ("
+                        + ", ".join(m["experiment"] for m in merged)
+                        + f"); {pooling.get('n_repeated_foci_removed', 0)} repeated peaks "
+                        "were removed."
+                    )
             clusters = analysis.record.get("clusters", {})
             if clusters.get("selection"):
                 text += (
