@@ -294,9 +294,12 @@ def imputation_sensitivity(
         if scenario == "imputed":
             alternative = outcome
         else:
-            alternative = perform(
-                with_missing_sizes(coordinates, value), settings, Timer(), progress
-            )
+            # The same foci as the analysis just run: its warning of foci off the mask was
+            # shown once and is not repeated for each imputed N.
+            with _quiet("neuroreview.cbma.ma"):
+                alternative = perform(
+                    with_missing_sizes(coordinates, value), settings, Timer(), progress
+                )
         peaks = alternative.clusters[~alternative.clusters["subpeak"]]
         rows.append(
             {
@@ -310,6 +313,19 @@ def imputation_sensitivity(
             }
         )
     return pd.DataFrame(rows)
+
+
+@contextlib.contextmanager
+def _quiet(logger_name: str) -> Iterator[None]:
+    import logging
+
+    logger = logging.getLogger(logger_name)
+    before = logger.disabled
+    logger.disabled = True
+    try:
+        yield
+    finally:
+        logger.disabled = before
 
 
 def _sensitivity_sentence(outcome: Outcome) -> str:
