@@ -535,6 +535,8 @@ def _questions_step(
 ) -> dict[str, Any]:
     """The review's questions, each split by direction: meta-analysed where enough
     experiments answer, else "too few (k)"; their region votes in ``questions/``."""
+    import pandas as pd
+
     from neuroreview.io.atomic import atomic_write_text
     from neuroreview.synthesis.questions import REVIEW_QUESTIONS, ask
     from neuroreview.synthesis.votes import count_votes
@@ -592,8 +594,6 @@ def _questions_step(
             )
         entry["votes_file"] = f"{question.key}_votes.tsv" if votes is not None else None
         answers.append(entry)
-    import pandas as pd
-
     atomic_write_text(folder / QUESTIONS_TABLE, pd.DataFrame(rows).to_csv(sep="\t", index=False))
     return {"folder": QUESTIONS_FOLDER, "minimum": minimum, "questions": answers}
 
