@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from run_manifest import MANIFESTS, RUNS, run_and_hash
 
 
