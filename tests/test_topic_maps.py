@@ -208,7 +208,10 @@ def test_shipped_readme_carries_the_attribution() -> None:
 
 @pytest.fixture(scope="module")
 def fresh_build(neurosynth_dir):
-    return build_topic_maps(neurosynth_dir)
+    from neuroreview.decode._neurosynth_topics import topic_inputs
+    from neuroreview.io.neurosynth import read_topic_files
+
+    return build_topic_maps(topic_inputs(*read_topic_files(neurosynth_dir)))
 
 
 @pytest.mark.slow

@@ -28,14 +28,16 @@ from rich.console import Console  # noqa: E402
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn  # noqa: E402
 
 from neuroreview.decode._archive import npz_bytes  # noqa: E402
+from neuroreview.decode._neurosynth_topics import topic_inputs  # noqa: E402
 from neuroreview.decode.topic_maps import (  # noqa: E402
     ARCHIVE_NAME,
     METADATA_NAME,
     TopicBuild,
     build_topic_maps,
     metadata_document,
-    write_topic_maps,
 )
+from neuroreview.io.neurosynth import read_topic_files  # noqa: E402
+from neuroreview.io.topic_archive import write_archive  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "neurosynth"
@@ -51,7 +53,7 @@ def _build(data: Path, console: Console) -> TopicBuild:
         transient=True,
     ) as progress:
         task = progress.add_task("reading Neurosynth and counting active studies per topic")
-        build = build_topic_maps(data)
+        build = build_topic_maps(topic_inputs(*read_topic_files(data)))
         progress.update(task, completed=1)
     return build
 
@@ -102,7 +104,9 @@ def main(argv: list[str] | None = None) -> int:
         status = _check(build, args.out, args.strict, console)
         console.print(f"{'matches' if status == 0 else 'DOES NOT MATCH'} ({counted:.1f} s)")
         return status
-    document = write_topic_maps(build, args.out)
+    data = npz_bytes(build.counts.arrays())
+    document = metadata_document(build, hashlib.sha256(data).hexdigest())
+    write_archive(args.out, ARCHIVE_NAME, data, METADATA_NAME, document)
     size = (args.out / ARCHIVE_NAME).stat().st_size
     inputs = document["inputs"]
     console.print(

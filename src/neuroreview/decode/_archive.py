@@ -13,7 +13,6 @@ import hashlib
 import io
 import zipfile
 from collections.abc import Mapping
-from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
@@ -45,10 +44,3 @@ def npz_bytes(arrays: Mapping[str, NDArray]) -> bytes:
             info.create_system = 3  # unix, whatever the building machine is
             archive.writestr(info, member.getvalue())
     return buffer.getvalue()
-
-
-def write_npz(path: Path, arrays: Mapping[str, NDArray]) -> str:
-    """Write the archive to ``path`` and return the sha256 of its bytes."""
-    data = npz_bytes(arrays)
-    path.write_bytes(data)
-    return hashlib.sha256(data).hexdigest()

@@ -13,23 +13,26 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Protocol
 
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
-from scipy import sparse
 
 from neuroreview.cbma.inputs import CoordinateSet
-from neuroreview.io.neurosynth import read_neurosynth
 from neuroreview.space import tal_to_mni
 
 LOG = logging.getLogger(__name__)
 
-COORDINATES = "data-neurosynth_version-7_coordinates.tsv.gz"
-METADATA = "data-neurosynth_version-7_metadata.tsv.gz"
-LDA50_FEATURES = "data-neurosynth_version-7_vocab-LDA50_source-abstract_type-weight_features.npz"
-LDA50_VOCABULARY = "data-neurosynth_version-7_vocab-LDA50_vocabulary.txt"
-INPUT_FILES = (COORDINATES, METADATA, LDA50_FEATURES, LDA50_VOCABULARY)
+
+class NeurosynthTables(Protocol):
+    """What the join needs of a Neurosynth database (``io.neurosynth.NeurosynthDatabase``):
+    the core reads no files, so it takes the tables, not the paths."""
+
+    metadata: pd.DataFrame
+    coordinates: pd.DataFrame
+
+    def xyz(self) -> NDArray[np.float64]: ...
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,19 +49,11 @@ class TopicInputs:
     foci_by_space: dict[str, int]
 
 
-def neurosynth_folder(path: Path) -> Path:
-    """The folder holding the v0.7 files: ``path`` itself or its ``neurosynth`` subfolder."""
-    path = Path(path)
-    for folder in (path, path / "neurosynth"):
-        if (folder / COORDINATES).is_file():
-            return folder
-    raise FileNotFoundError(f"no Neurosynth v0.7 files ({COORDINATES}) in {path}")
-
-
-def read_topic_inputs(path: Path) -> TopicInputs:
-    """Read and join the coordinates, metadata and LDA50 files; Talairach converted to MNI."""
-    folder = neurosynth_folder(path)
-    database = read_neurosynth(folder / COORDINATES, folder / METADATA)
+def topic_inputs(
+    database: NeurosynthTables, weights: NDArray[np.float64], topic_ids: tuple[str, ...]
+) -> TopicInputs:
+    """Join the coordinates, metadata and LDA50 weights (as ``io.neurosynth.read_topic_files``
+    reads them); Talairach converted to MNI."""
     study_ids = database.metadata["id"].to_numpy(dtype=str)
     study_spaces = database.metadata["space"].to_numpy(dtype=str)
     position = {pmid: i for i, pmid in enumerate(study_ids)}
@@ -80,8 +75,6 @@ def read_topic_inputs(path: Path) -> TopicInputs:
             unknown,
             int(np.sum(focus_space == "UNKNOWN")),
         )
-    weights = sparse.load_npz(folder / LDA50_FEATURES).toarray().astype(np.float64)
-    topic_ids = tuple((folder / LDA50_VOCABULARY).read_text(encoding="utf-8").strip().splitlines())
     if weights.shape != (study_ids.size, len(topic_ids)):
         raise ValueError(
             f"LDA50 weights have shape {weights.shape}; expected {study_ids.size} studies x "

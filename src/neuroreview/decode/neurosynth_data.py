@@ -33,7 +33,7 @@ from numpy.typing import NDArray
 from neuroreview.decode._archive import npz_bytes
 
 if TYPE_CHECKING:
-    from neuroreview.io.neurosynth import NeurosynthDatabase
+    from neuroreview.decode._neurosynth_topics import NeurosynthTables
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -135,7 +135,7 @@ class NeurosynthStudies:
 
 
 def build_studies(
-    database: NeurosynthDatabase,
+    database: NeurosynthTables,
     weights: NDArray[np.floating],
     topic_ids: list[str] | tuple[str, ...],
     threshold: float = DEFAULT_THRESHOLD,

@@ -27,7 +27,6 @@ import json
 import logging
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,7 +34,8 @@ from numpy.typing import NDArray
 
 from neuroreview.cbma.base import AnalysisSpace
 from neuroreview.cbma.chi2 import one_way_chi2, two_way_chi2
-from neuroreview.decode._archive import array_sha256, write_npz
+from neuroreview.decode._archive import array_sha256
+from neuroreview.decode._neurosynth_topics import TopicInputs
 
 LOG = logging.getLogger(__name__)
 
@@ -198,20 +198,16 @@ class TopicBuild:
 
 
 def build_topic_maps(
-    neurosynth: Path,
+    inputs: TopicInputs,
     *,
     threshold: float = TOPIC_THRESHOLD,
     r_mm: float = TOPIC_RADIUS_MM,
 ) -> TopicBuild:
-    """Build the topic counts from the Neurosynth v0.7 files in ``neurosynth``.
-
-    ``neurosynth`` is the folder with the v0.7 files or its parent (``../shared/data``).
-    Talairach studies are converted to MNI, UNKNOWN-space studies kept as MNI (see
-    ``decode._neurosynth_topics``).
+    """Build the topic counts from the joined Neurosynth v0.7 inputs
+    (:func:`neuroreview.decode._neurosynth_topics.topic_inputs` of what
+    ``io.neurosynth.read_topic_files`` reads). Talairach studies are converted to MNI,
+    UNKNOWN-space studies kept as MNI (see ``decode._neurosynth_topics``).
     """
-    from neuroreview.decode._neurosynth_topics import read_topic_inputs
-
-    inputs = read_topic_inputs(Path(neurosynth))
     counts = topic_counts(
         inputs.coordinates, inputs.weights, inputs.topic_ids, threshold=threshold, r_mm=r_mm
     )
@@ -267,16 +263,6 @@ def metadata_document(build: TopicBuild, archive_sha256: str) -> dict[str, Any]:
         "archive": ARCHIVE_NAME,
         "archive_sha256": archive_sha256,
     }
-
-
-def write_topic_maps(build: TopicBuild, folder: Path) -> dict[str, Any]:
-    """Write ``topic_maps.npz`` and ``topic_maps.json`` into ``folder``; return the metadata."""
-    folder.mkdir(parents=True, exist_ok=True)
-    digest = write_npz(folder / ARCHIVE_NAME, build.counts.arrays())
-    document = metadata_document(build, digest)
-    text = json.dumps(document, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
-    (folder / METADATA_NAME).write_text(text, encoding="utf-8")
-    return document
 
 
 def read_topic_counts(data: bytes, *, space: AnalysisSpace | None = None) -> TopicCounts:

@@ -8,19 +8,30 @@ half a map or half a table behind.
 from __future__ import annotations
 
 import gzip
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Protocol
 
+import nibabel as nib
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from neuroreview.cbma.results import CBMAResult
 from neuroreview.errors import InputError
 from neuroreview.io.atomic import atomic_path, atomic_write_text
 from neuroreview.space import MNI152_2MM, Grid
 
 
-def write_maps(result: CBMAResult, directory: Path, names: list[str] | None = None) -> list[Path]:
+class NamedMaps(Protocol):
+    """A result holding named maps it can give as NIfTI images (``cbma.results.CBMAResult``);
+    ``io`` names the shape it writes instead of importing the statistical core."""
+
+    maps: Mapping[str, object]
+
+    def to_nifti(self, name: str) -> nib.Nifti1Image: ...
+
+
+def write_maps(result: NamedMaps, directory: Path, names: list[str] | None = None) -> list[Path]:
     """Write ``<name>.nii.gz`` for each map (all by default) into ``directory``.
 
     Compressed with a zero timestamp so the same result always gives the same bytes: a rerun

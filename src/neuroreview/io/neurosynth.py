@@ -542,3 +542,35 @@ def _check_field_counts(counts: np.ndarray, expected: int, lines: np.ndarray, pa
             path,
             int(lines[row]),
         )
+
+
+#: The Neurosynth v0.7 files the topic maps are built from (``tools/build_topic_maps.py``).
+COORDINATES_FILE = "data-neurosynth_version-7_coordinates.tsv.gz"
+METADATA_FILE = "data-neurosynth_version-7_metadata.tsv.gz"
+LDA50_FEATURES_FILE = (
+    "data-neurosynth_version-7_vocab-LDA50_source-abstract_type-weight_features.npz"
+)
+LDA50_VOCABULARY_FILE = "data-neurosynth_version-7_vocab-LDA50_vocabulary.txt"
+TOPIC_INPUT_FILES = (COORDINATES_FILE, METADATA_FILE, LDA50_FEATURES_FILE, LDA50_VOCABULARY_FILE)
+
+
+def neurosynth_folder(path: str | Path) -> Path:
+    """The folder holding the v0.7 files: ``path`` itself or its ``neurosynth`` subfolder."""
+    path = Path(path)
+    for folder in (path, path / "neurosynth"):
+        if (folder / COORDINATES_FILE).is_file():
+            return folder
+    raise FileNotFoundError(f"no Neurosynth v0.7 files ({COORDINATES_FILE}) in {path}")
+
+
+def read_topic_files(path: str | Path) -> tuple[NeurosynthDatabase, np.ndarray, tuple[str, ...]]:
+    """The database and its LDA50 topic weights (studies x topics, metadata order) and topic ids,
+    from the v0.7 folder ``path`` (or its parent); the decoder joins them
+    (:func:`neuroreview.decode.topic_inputs`)."""
+    from scipy import sparse
+
+    folder = neurosynth_folder(path)
+    database = read_neurosynth(folder / COORDINATES_FILE, folder / METADATA_FILE)
+    weights = sparse.load_npz(folder / LDA50_FEATURES_FILE).toarray().astype(np.float64)
+    vocabulary = (folder / LDA50_VOCABULARY_FILE).read_text(encoding="utf-8")
+    return database, weights, tuple(vocabulary.strip().splitlines())
