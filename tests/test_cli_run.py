@@ -16,10 +16,10 @@ import pytest
 from typer.testing import CliRunner
 
 from neuroreview.cli import app
-from neuroreview.cli.run import select_studies
 from neuroreview.io.tables import read_tables, write_tables
 from neuroreview.model import Analysis, EffectSize, Exposure, Focus, RegionFinding, Study
 from neuroreview.store import Repository
+from neuroreview.synthesis.selection import select_studies
 
 runner = CliRunner()
 SLEUTH = Path(__file__).parent / "data" / "cli" / "two_studies.txt"
@@ -320,10 +320,13 @@ def test_a_sleuth_corpus_is_analysed_although_it_records_no_exposure(tmp_path):
 
 
 def test_the_builtin_corpus_keeps_its_exposure_selection():
-    from neuroreview.cli.run import _exposures
+    from neuroreview.pipeline.review import review_exposures
 
-    assert _exposures(None, own_corpus=False) == (Exposure.SINGLE_DOSE, Exposure.REPEATED_COURSE)
-    assert _exposures(["chronic_use"], own_corpus=True) == (
+    assert review_exposures((), own_corpus=False) == (
+        Exposure.SINGLE_DOSE,
+        Exposure.REPEATED_COURSE,
+    )
+    assert review_exposures((Exposure.CHRONIC_USE,), own_corpus=True) == (
         Exposure.SINGLE_DOSE,
         Exposure.REPEATED_COURSE,
         Exposure.UNKNOWN,

@@ -130,7 +130,7 @@ def test_an_interrupted_run_leaves_no_folder_and_keeps_the_earlier_one(tmp_path,
     def interrupted(*_args, **_kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("neuroreview.cli.run._regions_step", interrupted)
+    monkeypatch.setattr("neuroreview.pipeline.review._regions_step", interrupted)
     result = invoke("run", "--corpus", SLEUTH, "--out", out, *FAST, "--force")
     assert result.exit_code == 130
     assert snapshot(out) == before
@@ -203,7 +203,7 @@ def test_an_unwritable_out_fails_before_the_monte_carlo(tmp_path, monkeypatch, c
     def no_monte_carlo(*_args, **_kwargs):
         raise AssertionError("the Monte Carlo ran before --out was checked")
 
-    monkeypatch.setattr("neuroreview.cli._cbma_run.correct_fwe", no_monte_carlo)
+    monkeypatch.setattr("neuroreview.pipeline.meta_analysis.correct_fwe", no_monte_carlo)
     blocker = tmp_path / "file.txt"
     blocker.write_text("x")
     source = (SLEUTH,) if command == "analyze" else ("--corpus", SLEUTH)

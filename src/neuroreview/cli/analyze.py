@@ -17,7 +17,19 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from neuroreview.cli._cbma_run import (
+from neuroreview.cli.common import DEFAULT_JOBS, DbOption, JobsOption, console, friendly_errors
+from neuroreview.cli.corpus import (
+    ImportFormat,
+    ModalityOption,
+    PopulationOption,
+    YearFromOption,
+    YearOption,
+    YearToOption,
+)
+from neuroreview.cli.reporting import RichReporter
+from neuroreview.errors import NeuroreviewError
+from neuroreview.io.hashing import file_sha256
+from neuroreview.pipeline.meta_analysis import (
     CLUSTERS,
     RECORD,
     Settings,
@@ -28,17 +40,6 @@ from neuroreview.cli._cbma_run import (
     writable_target,
     write_folder,
 )
-from neuroreview.cli.common import DEFAULT_JOBS, DbOption, JobsOption, console, friendly_errors
-from neuroreview.cli.corpus import (
-    ImportFormat,
-    ModalityOption,
-    PopulationOption,
-    YearFromOption,
-    YearOption,
-    YearToOption,
-)
-from neuroreview.errors import NeuroreviewError
-from neuroreview.io.hashing import file_sha256
 from neuroreview.store import DEFAULT_DATABASE
 
 if TYPE_CHECKING:
@@ -232,7 +233,9 @@ def analyze(
         studies, left_out = _of_kinds(loaded.studies, kind)
         flags = _checked(studies, keep_outside_mask)
         coordinates, pooling = build_experiments(studies, unit)
-    outcome, imputation = impute_and_perform(coordinates, settings, impute_rule, timer)
+    outcome, imputation = impute_and_perform(
+        coordinates, settings, impute_rule, timer, RichReporter()
+    )
     inputs_record = loaded.record | {
         "experiments": pooling.to_dict(),
         "not_analysed": left_out,

@@ -18,13 +18,14 @@ from rich.table import Table
 
 from neuroreview.cli.common import console, friendly_errors
 from neuroreview.errors import NeuroreviewError
+from neuroreview.io.region_tables import write_region_tables
 from neuroreview.store import DEFAULT_DATABASE, Repository
+from neuroreview.synthesis.tables import disagreement_table, exclusion_table
 
 if TYPE_CHECKING:
     import pandas as pd
 
 #: Separates study ids (and cluster ids) inside one TSV cell.
-ID_SEPARATOR = ";"
 
 
 class Facet(StrEnum):
@@ -117,13 +118,15 @@ def regions(
             studies, votes=unsplit, clusters=cluster_table, cluster_volume=cluster_volume
         )
         effects = collect_effects(studies)
-    exclusions = _exclusions(unsplit.exclusions, effects.exclusions)
+    exclusions = exclusion_table(unsplit.exclusions, effects.exclusions)
     console.print(f"{len(studies)} studies from {origin}", markup=False, highlight=False)
     console.print(_vote_table(votes.table, [*facets, "family"]))
     console.print(_convergence_table(convergence))
     disagreements = disagreement_table(unsplit.disagreements)
     if out is not None:
-        _write(out, votes.table, convergence, exclusions, effects_table(effects), disagreements)
+        write_region_tables(
+            out, votes.table, convergence, exclusions, effects_table(effects), disagreements
+        )
         console.print(
             f"wrote votes.tsv, convergence.tsv, exclusions.tsv, effects.tsv and "
             f"label_disagreements.tsv to {out}",
@@ -159,81 +162,6 @@ def _load_builtin() -> tuple[list, str]:
             "no built-in corpus ships with this version yet; use --db STORE instead"
         )
     return studies, "the built-in ketamine corpus"
-
-
-def _exclusions(vote_exclusions, effect_exclusions) -> pd.DataFrame:
-    """One table of everything left out: what, whose, why, and whether it was a vote or an effect."""
-    import pandas as pd
-
-    rows = [
-        ("vote", e.study_id, e.item, e.reason.value, e.detail or "", e.region or "")
-        for e in vote_exclusions
-    ] + [("effect", e.study_id, e.item, e.reason, "", e.region or "") for e in effect_exclusions]
-    columns = ["evidence", "study_id", "item", "reason", "detail", "region"]
-    return pd.DataFrame(rows, columns=columns)
-
-
-#: Columns of ``label_disagreements.tsv``.
-DISAGREEMENT_COLUMNS = ("study_id", "analysis_id", "x", "y", "z", "authors_label")
-DISAGREEMENT_COLUMNS += ("authors_region", "atlas_region", "voted")
-
-
-def disagreement_table(disagreements) -> pd.DataFrame:
-    """Peaks whose authors' region name and atlas label differ; the authors' name voted."""
-    import pandas as pd
-
-    rows = [
-        (
-            d.study_id,
-            d.analysis_id,
-            *d.xyz,
-            d.authors_label,
-            d.authors_region or "",
-            d.atlas_region or "",
-            d.authors_region or "not mapped: no vote",
-        )
-        for d in disagreements
-    ]
-    return pd.DataFrame(rows, columns=list(DISAGREEMENT_COLUMNS))
-
-
-def _cell(value: object) -> str:
-    if isinstance(value, tuple):
-        return ID_SEPARATOR.join(map(str, value))
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return str(value)
-
-
-def _as_tsv(table: pd.DataFrame) -> str:
-    """Tab-separated text; id tuples joined by ``;``, missing values empty."""
-    tuples = [c for c in table.columns if table[c].map(lambda v: isinstance(v, tuple)).any()]
-    frame = table.copy()
-    for column in tuples:
-        frame[column] = frame[column].map(_cell)
-    return frame.to_csv(sep="\t", index=False, na_rep="", lineterminator="\n")
-
-
-def _write(
-    out: Path,
-    votes: pd.DataFrame,
-    convergence: pd.DataFrame,
-    exclusions,
-    effects: pd.DataFrame,
-    disagreements: pd.DataFrame,
-) -> None:
-    from neuroreview.io.atomic import atomic_write_text
-
-    if out.exists() and not out.is_dir():
-        raise NeuroreviewError(f"--out {out} exists and is not a folder")
-    for name, table in (
-        ("votes.tsv", votes),
-        ("convergence.tsv", convergence),
-        ("exclusions.tsv", exclusions),
-        ("effects.tsv", effects),
-        ("label_disagreements.tsv", disagreements),
-    ):
-        atomic_write_text(out / name, _as_tsv(table))
 
 
 def _print_exclusions(exclusions: pd.DataFrame, out: Path | None) -> None:

@@ -2,7 +2,8 @@
 
 ``neuroreview analyze`` runs one; ``neuroreview run`` runs ALE and MKDA density as steps of the
 whole review. Both fit, correct, find clusters, record and write through these functions, so
-the folders they write are the same.
+the folders they write are the same. Progress goes to a :class:`~neuroreview.pipeline.progress.
+Reporter`; nothing here draws on a terminal.
 """
 
 from __future__ import annotations
@@ -17,18 +18,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-
 from neuroreview import __version__
-from neuroreview.cli.common import console
 from neuroreview.errors import NeuroreviewError
+from neuroreview.pipeline.progress import Reporter, SilentReporter
 
 if TYPE_CHECKING:
     import numpy as np
@@ -213,31 +205,21 @@ def perform(
     coordinates: CoordinateSet,
     settings: Settings,
     timer: Timer,
-    progress: Progress | None = None,
+    progress: Reporter | None = None,
 ) -> Outcome:
-    """Fit, correct (Monte Carlo FWE when asked, then FDR) and find the clusters.
-
-    Without ``progress`` the fit shows a status line and the Monte Carlo a bar of its own; with
-    it (a caller's live display, which cannot nest another) the Monte Carlo adds a task to it.
-    """
+    """Fit, correct (Monte Carlo FWE when asked, then FDR) and find the clusters."""
     from neuroreview.cbma.inference import correct_fdr
     from neuroreview.cbma.montecarlo import kernels_cached
 
+    progress = progress or SilentReporter()
     settings.check_sample_sizes(coordinates.missing_sample_sizes())
     estimator = settings.estimator()
     if kernels_cached() is False:
-        console.print(
+        progress.message(
             "compiling the meta-analysis kernels: the first analysis after installing takes "
-            "about 20 s longer, later ones load them from numba's cache",
-            markup=False,
-            highlight=False,
+            "about 20 s longer, later ones load them from numba's cache"
         )
-    status = (
-        console.status(f"fitting {settings.method.upper()}")
-        if progress is None
-        else contextlib.nullcontext()
-    )
-    with timer.step("fit"), status:
+    with timer.step("fit"), progress.status(f"fitting {settings.method.upper()}"):
         result = estimator.fit(coordinates)
     estimator_settings = jsonable(dict(result.settings))
     fwe = None
@@ -256,7 +238,7 @@ def impute_and_perform(
     settings: Settings,
     rule: str | float | None,
     timer: Timer,
-    progress: Progress | None = None,
+    progress: Reporter | None = None,
 ) -> tuple[Outcome, Imputation | None]:
     """ALE with the missing sample sizes imputed by ``rule`` (None: none imputed), and, when any
     was, the same analysis at the smallest and largest reported N to show what it decided."""
@@ -282,7 +264,7 @@ def imputation_sensitivity(
     imputation: Imputation,
     outcome: Outcome,
     settings: Settings,
-    progress: Progress | None,
+    progress: Reporter | None,
 ) -> pd.DataFrame:
     """One row per imputed value tried: its surviving clusters against the imputed analysis's."""
     import pandas as pd
@@ -396,39 +378,23 @@ def analysis_record(
 
 
 def correct_fwe(
-    result: CBMAResult, settings: Settings, progress: Progress | None = None
+    result: CBMAResult, settings: Settings, progress: Reporter | None = None
 ) -> tuple[CBMAResult, dict[str, Any]]:
-    """Monte Carlo FWE with a progress bar over iterations; returns what analysis.json records."""
+    """Monte Carlo FWE, reported per iteration; returns what analysis.json records."""
     from neuroreview.cbma.inference import correct_fwe_montecarlo
 
-    columns = (
-        TextColumn("Monte Carlo"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
-    own = progress is None
-    with (
-        Progress(*columns, console=console, transient=True)
-        if own
-        else contextlib.nullcontext(progress)
-    ) as shown:
-        label = "iterations" if own else f"  {settings.method.upper()} Monte Carlo"
-        task = shown.add_task(label, total=settings.iterations)
-        try:
-            corrected = correct_fwe_montecarlo(
-                result,
-                voxel_thresh=settings.voxel_thresh,
-                n_iters=settings.iterations,
-                seed=settings.seed,
-                n_jobs=settings.jobs,
-                progress=_advance(shown, task),
-                early_stop=settings.early_stop,
-            )
-        finally:
-            if not own:
-                shown.remove_task(task)
+    progress = progress or SilentReporter()
+    label = f"{settings.method.upper()} Monte Carlo"
+    with progress.task(label, settings.iterations) as advance:
+        corrected = correct_fwe_montecarlo(
+            result,
+            voxel_thresh=settings.voxel_thresh,
+            n_iters=settings.iterations,
+            seed=settings.seed,
+            n_jobs=settings.jobs,
+            progress=advance,
+            early_stop=settings.early_stop,
+        )
     applied = corrected.settings
     record = {
         "voxel_thresh": settings.voxel_thresh,
@@ -441,13 +407,6 @@ def correct_fwe(
         "n_jobs": settings.jobs,
     }
     return corrected, record
-
-
-def _advance(progress: Progress, task: Any) -> Callable[[int], None]:
-    def report(done: int) -> None:
-        progress.update(task, completed=done)
-
-    return report
 
 
 def find_clusters(

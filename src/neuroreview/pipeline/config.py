@@ -1,0 +1,108 @@
+"""Every setting of a review, in one model: from the command line, from a TOML file, or in Python.
+
+A run writes its configuration into its folder (``review.toml``), so the run can be repeated from
+its own folder: ``neuroreview run --config neuroreview-out/review.toml --out again``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from neuroreview.errors import InputError
+from neuroreview.model import Exposure
+
+DEFAULT_OUT = Path("neuroreview-out")
+#: Monte Carlo iterations of the default run: under a minute for both analyses on 2 cores.
+DEFAULT_ITERATIONS = 1000
+#: Fewer experiments than this and a question's meta-analysis is not run (Eickhoff et al. 2016).
+DEFAULT_MIN_EXPERIMENTS = 17
+DEFAULT_JOBS = 2
+
+
+class ReviewConfig(BaseModel):
+    """What ``neuroreview run`` does: which corpus, where to, and every number it depends on.
+
+    ``corpus`` (files of your own) and ``db`` (an existing store, only read) are alternatives;
+    with neither, the built-in ketamine corpus is reviewed. ``include_exposure`` adds exposures
+    to single dose and repeated course (and, for a corpus of your own, unknown).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    corpus: tuple[Path, ...] = ()
+    db: str | None = None
+    out: Path = DEFAULT_OUT
+    iterations: int = Field(default=DEFAULT_ITERATIONS, ge=1)
+    seed: int = Field(default=0, ge=0)
+    jobs: int = Field(default=DEFAULT_JOBS, ge=1)
+    include_exposure: tuple[Exposure, ...] = ()
+    min_experiments: int = Field(default=DEFAULT_MIN_EXPERIMENTS, ge=2)
+
+    @field_validator("include_exposure", mode="before")
+    @classmethod
+    def _exposures(cls, value: Any) -> Any:
+        values = [value] if isinstance(value, str) else list(value or ())
+        return tuple(v if isinstance(v, Exposure) else Exposure.parse(v) for v in values)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ReviewConfig:
+        if self.corpus and self.db:
+            raise ValueError("give either corpus files or a db, not both")
+        return self
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> ReviewConfig:
+        """Read a ``review.toml``; relative paths in it are relative to the file's folder."""
+        path = Path(path)
+        try:
+            document = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as error:
+            raise InputError(f"cannot read: {error.strerror}", source=path) from None
+        except tomllib.TOMLDecodeError as error:
+            raise InputError(f"not valid TOML: {error}", source=path) from None
+        review = document.get("review", document)
+        base = path.parent
+        if "corpus" in review:
+            review["corpus"] = [str(_relative_to(base, p)) for p in review["corpus"]]
+        if "out" in review:
+            review["out"] = str(_relative_to(base, review["out"]))
+        try:
+            return cls.model_validate(review)
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "review"
+            raise InputError(f"{where}: {first['msg']}", source=path) from None
+
+    def to_toml(self) -> str:
+        """The configuration as ``[review]`` TOML; paths absolute, so it works from anywhere."""
+        lines = ["# neuroreview run --config this-file", "[review]"]
+        if self.corpus:
+            files = ", ".join(_quote(str(p.expanduser().absolute())) for p in self.corpus)
+            lines.append(f"corpus = [{files}]")
+        if self.db:
+            lines.append(f"db = {_quote(self.db)}")
+        lines.append(f"out = {_quote(str(self.out.expanduser().absolute()))}")
+        lines += [
+            f"iterations = {self.iterations}",
+            f"seed = {self.seed}",
+            f"jobs = {self.jobs}",
+            "include_exposure = ["
+            + ", ".join(_quote(e.value) for e in self.include_exposure)
+            + "]",
+            f"min_experiments = {self.min_experiments}",
+        ]
+        return "\n".join(lines) + "\n"
+
+
+def _relative_to(base: Path, value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else base / path
+
+
+def _quote(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
