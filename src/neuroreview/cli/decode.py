@@ -208,9 +208,10 @@ def _cluster(folder: Path, cluster: int | None) -> tuple[NDArray[np.bool_], str]
     import numpy as np
 
     from neuroreview.errors import InputError
+    from neuroreview.io.layout import CLUSTER_IMAGE
     from neuroreview.io.maps import read_cluster_volume
 
-    path = folder / "clusters.nii.gz"
+    path = folder / CLUSTER_IMAGE
     if not path.is_file():
         raise InputError("not found; give a folder written by `neuroreview analyze`", source=path)
     volume = read_cluster_volume(path)

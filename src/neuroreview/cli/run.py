@@ -18,14 +18,18 @@ from rich.table import Table
 
 from neuroreview.cli.common import DEFAULT_JOBS, console, friendly_errors
 from neuroreview.errors import NeuroreviewError
-from neuroreview.pipeline.config import ReviewConfig
-from neuroreview.pipeline.review import (
-    CBMA_METHODS,
-    LABELS,
+from neuroreview.io.layout import (
     QUESTIONS_FOLDER,
     REGIONS_FOLDER,
     REPORT_FILE,
     REPORT_FOLDER,
+    RUN_CONFIG,
+    RUN_RECORD,
+)
+from neuroreview.pipeline.config import ReviewConfig
+from neuroreview.pipeline.review import (
+    CBMA_METHODS,
+    LABELS,
     ReviewResult,
     check_out,
     is_run_folder,
@@ -138,7 +142,7 @@ def run(
     _print_steps(result, review.out)
     if result.attribution:
         console.print(result.attribution, markup=False, highlight=False)
-    written = [*result.written, "summary.json", "review.toml", REPORT_FILE]
+    written = [*result.written, RUN_RECORD, RUN_CONFIG, REPORT_FILE]
     console.print(
         f"results written to {review.out}/ ({', '.join(written)}, "
         f"{', '.join(f'{name}/' for name in [*result.folders, REPORT_FOLDER])})",

@@ -94,7 +94,9 @@ def write_cluster_table(table: pd.DataFrame, path: str | Path) -> Path:
 
 def read_analysis_clusters(folder: Path) -> tuple[pd.DataFrame, NDArray[np.int16]]:
     """The cluster table and cluster-id image that ``neuroreview analyze`` wrote into ``folder``."""
-    table_path, image_path = folder / "clusters.tsv", folder / "clusters.nii.gz"
+    from neuroreview.io.layout import CLUSTER_IMAGE, CLUSTER_TABLE
+
+    table_path, image_path = folder / CLUSTER_TABLE, folder / CLUSTER_IMAGE
     for path in (table_path, image_path):
         if not path.is_file():
             raise InputError(

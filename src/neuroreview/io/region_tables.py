@@ -44,11 +44,8 @@ def write_region_tables(
 
     if out.exists() and not out.is_dir():
         raise NeuroreviewError(f"--out {out} exists and is not a folder")
-    for name, table in (
-        ("votes.tsv", votes),
-        ("convergence.tsv", convergence),
-        ("exclusions.tsv", exclusions),
-        ("effects.tsv", effects),
-        ("label_disagreements.tsv", disagreements),
-    ):
+    from neuroreview.io.layout import REGION_TABLES
+
+    tables = (votes, convergence, exclusions, effects, disagreements)
+    for name, table in zip(REGION_TABLES, tables, strict=True):
         atomic_write_text(out / name, as_tsv(table))

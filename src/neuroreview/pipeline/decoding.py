@@ -22,11 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from neuroreview.io.layout import CLUSTER_IMAGE, CONVERGENCE, DECODE_INDEX, Z_MAP
+from neuroreview.io.layout import DECODE_FOLDER as LAYOUT_DECODE_FOLDER
+
 if TYPE_CHECKING:
     import pandas as pd
 
-DECODE_FOLDER = "decode"
-INDEX = "index.tsv"
+DECODE_FOLDER, INDEX = LAYOUT_DECODE_FOLDER, DECODE_INDEX
 INDEX_COLUMNS = (
     "kind",
     "target",
@@ -107,13 +109,13 @@ def decode_step(out: Path, methods_run: list[str], regions_folder: str) -> dict[
 
     for method in methods_run:
         label = METHOD_LABELS.get(method, method)
-        z_path = out / method / "z.nii.gz"
+        z_path = out / method / Z_MAP
         values = map_on_grid(load_image(z_path), source=str(z_path))
         decoded = decode_map(values, maps)
         entry = _Entry("map", f"{label} z map", f"{method}/z.nii.gz", n_voxels=decoded.n_voxels)
         entry.note = "spatial correlation (Pearson r) with each topic's association z map"
         write(entry, decoded.table, f"map_{method}.tsv")
-        clusters = read_cluster_volume(out / method / "clusters.nii.gz")
+        clusters = read_cluster_volume(out / method / CLUSTER_IMAGE)
         for cluster_id in range(1, int(clusters.max()) + 1):
             entry = _Entry(
                 "cluster",
@@ -123,7 +125,7 @@ def decode_step(out: Path, methods_run: list[str], regions_folder: str) -> dict[
             )
             region_entry(entry, clusters == cluster_id, f"cluster_{method}_{cluster_id}.tsv")
 
-    convergence = pd.read_csv(out / regions_folder / "convergence.tsv", sep="\t")
+    convergence = pd.read_csv(out / regions_folder / CONVERGENCE, sep="\t")
     by_region: dict[tuple[str, str], list[str]] = {}
     for region, name, direction, family in converging_regions(convergence):
         by_region.setdefault((region, name), []).append(f"{family or 'any'} {direction}")

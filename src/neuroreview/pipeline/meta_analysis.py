@@ -10,17 +10,22 @@ from __future__ import annotations
 
 import contextlib
 import math
-import platform
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from neuroreview import __version__
 from neuroreview.errors import NeuroreviewError
+from neuroreview.io.layout import (
+    ANALYSIS_RECORD,
+    CLUSTER_IMAGE,
+    CLUSTER_TABLE,
+    IMPUTATION_SENSITIVITY,
+)
 from neuroreview.pipeline.progress import Reporter, SilentReporter
+from neuroreview.versions import package_versions
 
 if TYPE_CHECKING:
     import numpy as np
@@ -38,11 +43,9 @@ NULL_MASKS = ("brain", "gm")
 #: MKDA and KDA sphere radius when --radius is not given (NiMARE's default).
 DEFAULT_RADIUS_MM = 10.0
 #: The folder's record of itself; also how --force recognises a folder it may replace.
-RECORD = "analysis.json"
-CLUSTERS = "clusters.tsv"
-CLUSTER_IMAGE = "clusters.nii.gz"
+RECORD, CLUSTERS, CLUSTER_IMAGE = ANALYSIS_RECORD, CLUSTER_TABLE, CLUSTER_IMAGE
 #: ALE's imputation sensitivity table, written when a sample size was imputed.
-SENSITIVITY = "imputation_sensitivity.tsv"
+SENSITIVITY = IMPUTATION_SENSITIVITY
 #: Versions recorded in analysis.json: the packages whose changes could change the numbers.
 RECORDED_PACKAGES = ("neuroreview", "numpy", "scipy", "numba", "nibabel", "pandas")
 #: The ODbL 1.0 notice owed wherever Neurosynth-derived data are used (README, "Data and licences").
@@ -474,14 +477,7 @@ def n_clusters(clusters: pd.DataFrame) -> int:
 
 
 def versions() -> dict[str, str]:
-    found = {"python": platform.python_version()}
-    for package in RECORDED_PACKAGES:
-        try:
-            found[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            found[package] = "not installed"
-    found["neuroreview"] = __version__
-    return found
+    return package_versions(RECORDED_PACKAGES)
 
 
 def jsonable(value: Any) -> Any:

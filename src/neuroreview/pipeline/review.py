@@ -22,6 +22,21 @@ from typing import TYPE_CHECKING, Any
 
 from neuroreview import __version__
 from neuroreview.errors import NeuroreviewError
+from neuroreview.io.layout import (
+    CLAIMS,
+    CORPUS_FOLDER,
+    CROSSTAB,
+    QUESTIONS_FOLDER,
+    QUESTIONS_TABLE,
+    REGION_TABLES,
+    REGIONS_FOLDER,
+    REPORT_FOLDER,
+    RUN_CONFIG,
+    RUN_RECORD,
+    RUN_STORE,
+    RunLayout,
+    question_votes,
+)
 from neuroreview.model import Exposure, Study
 from neuroreview.pipeline.config import ReviewConfig
 from neuroreview.pipeline.decoding import DECODE_FOLDER
@@ -32,22 +47,11 @@ if TYPE_CHECKING:
     from neuroreview.pipeline.meta_analysis import Outcome
     from neuroreview.synthesis.summary import CorpusSummary
 
-STORE_NAME = "neuroreview.db"
+STORE_NAME = RUN_STORE
 CBMA_METHODS = ("ale", "mkda")
 LABELS = {"ale": "ALE", "mkda": "MKDA density"}
-REGIONS_FOLDER = "regions"
-#: The review's questions asked separately (:mod:`neuroreview.synthesis.questions`).
-QUESTIONS_FOLDER, QUESTIONS_TABLE = "questions", "questions.tsv"
-#: The review's claims against the data (:mod:`neuroreview.synthesis.claims`), in regions/.
-CLAIMS_FILE = "claims.tsv"
-#: The run's record of itself; also how --force recognises a folder it may replace.
-RUN_RECORD = "summary.json"
-#: The run's configuration, to repeat it: ``neuroreview run --config DIR/review.toml``.
-CONFIG_FILE = "review.toml"
+CLAIMS_FILE, CONFIG_FILE = CLAIMS, RUN_CONFIG
 BUILTIN_ORIGIN = "built-in ketamine corpus"
-CROSSTAB, CORPUS_FOLDER = "studies_by_modality_population.tsv", "corpus"
-#: The report the run ends with, and the folder of its figures and derived tables.
-REPORT_FILE, REPORT_FOLDER = "report.html", "report"
 
 
 @dataclass
@@ -240,22 +244,7 @@ def is_run_folder(folder: Path) -> bool:
 
 def _run_entries() -> set[str]:
     """Every name a run writes at the top of its folder: what --force may replace."""
-    from neuroreview.report.build import PROVENANCE
-
-    return {
-        STORE_NAME,
-        RUN_RECORD,
-        CROSSTAB,
-        CORPUS_FOLDER,
-        *CBMA_METHODS,
-        REGIONS_FOLDER,
-        QUESTIONS_FOLDER,
-        CONFIG_FILE,
-        DECODE_FOLDER,
-        REPORT_FILE,
-        REPORT_FOLDER,
-        PROVENANCE,
-    }
+    return RunLayout(Path("."), CBMA_METHODS).entries()
 
 
 # --- steps ---------------------------------------------------------------------------------
@@ -443,9 +432,9 @@ def _questions_step(
         votes = count_votes(voters).table if voters else None
         if votes is not None:
             atomic_write_text(
-                folder / f"{question.key}_votes.tsv", votes.to_csv(sep="\t", index=False)
+                folder / question_votes(question.key), votes.to_csv(sep="\t", index=False)
             )
-        entry["votes_file"] = f"{question.key}_votes.tsv" if votes is not None else None
+        entry["votes_file"] = question_votes(question.key) if votes is not None else None
         answers.append(entry)
     atomic_write_text(folder / QUESTIONS_TABLE, pd.DataFrame(rows).to_csv(sep="\t", index=False))
     return {"folder": QUESTIONS_FOLDER, "minimum": minimum, "questions": answers}
@@ -507,14 +496,7 @@ def _regions_step(selection: Selection, clusters_folder: Path | None, out: Path)
     pooled = convergence["measure"].map(lambda m: isinstance(m, str))
     return {
         "folder": REGIONS_FOLDER,
-        "files": [
-            "votes.tsv",
-            "convergence.tsv",
-            "exclusions.tsv",
-            "effects.tsv",
-            "label_disagreements.tsv",
-            CLAIMS_FILE,
-        ],
+        "files": [*REGION_TABLES, CLAIMS_FILE],
         "n_label_disagreements": len(disagreements),
         "n_studies": len(studies),
         "n_regions_voted": int(votes.table["region"].nunique()),

@@ -9,13 +9,12 @@ every input it was built from.
 from __future__ import annotations
 
 import json
-import platform
 from collections import Counter
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from neuroreview import __version__
+from neuroreview.io import layout
 from neuroreview.io.hashing import file_sha256
 from neuroreview.report.context import (
     REPORT_FOLDER,
@@ -27,9 +26,9 @@ from neuroreview.report.context import (
     load_context,
 )
 from neuroreview.synthesis.convergence import COLUMNS as CONVERGENCE_FILE_COLUMNS
+from neuroreview.versions import package_versions
 
-REPORT = "report.html"
-PROVENANCE = "report-provenance.json"
+REPORT, PROVENANCE = layout.REPORT_FILE, layout.PROVENANCE
 EXCLUSION_TABLE = f"{REPORT_FOLDER}/exclusions_by_reason.tsv"
 #: Columns of the convergence table the report shows; the study-id lists stay in the file.
 CONVERGENCE_COLUMNS = [
@@ -63,13 +62,7 @@ QUESTION_VIEW = [
 
 
 def _versions() -> dict[str, str]:
-    found = {"python": platform.python_version(), "neuroreview": __version__}
-    for package in REPORT_PACKAGES:
-        try:
-            found[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            found[package] = "not installed"
-    return found
+    return package_versions(REPORT_PACKAGES)
 
 
 def exclusion_counts(exclusions: Table) -> Table:

@@ -17,21 +17,23 @@ from pathlib import Path
 from typing import Any
 
 from neuroreview.errors import InputError
+from neuroreview.io import layout
+from neuroreview.io.region_tables import ID_SEPARATOR
 
 #: The meta-analyses a run writes, in report order, with the name readers see.
 METHODS = {"ale": "ALE", "mkda": "MKDA density"}
-SUMMARY = "summary.json"
-CROSSTAB = "studies_by_modality_population.tsv"
-STUDIES = "corpus/studies.tsv"
-REGIONS = "regions"
+SUMMARY = layout.RUN_RECORD
+CROSSTAB = layout.CROSSTAB
+STUDIES = f"{layout.CORPUS_FOLDER}/studies.tsv"
+REGIONS = layout.REGIONS_FOLDER
 #: Where optional inputs of later issues are looked for; the report shows them when present.
-CONTRIBUTIONS = "contributions.tsv"
+CONTRIBUTIONS = layout.CONTRIBUTIONS
 PRISMA = "screening/prisma.json"
 #: Where the report writes what it derives (figures, their tables, decodings).
-REPORT_FOLDER = "report"
+REPORT_FOLDER = layout.REPORT_FOLDER
 DECODING_FOLDER = f"{REPORT_FOLDER}/decoding"
 #: The index of the decodings ``neuroreview run`` writes (one row per map, cluster or region).
-DECODE_INDEX = "decode/index.tsv"
+DECODE_INDEX = f"{layout.DECODE_FOLDER}/{layout.DECODE_INDEX}"
 DECODING_OVERVIEW = f"{REPORT_FOLDER}/decoding_overview.tsv"
 #: Topic kinds that name methods or anatomy, not what a region does: overview and headline skip them.
 NOT_FUNCTIONS = ("method", "anatomy")
@@ -39,8 +41,6 @@ NOT_FUNCTIONS = ("method", "anatomy")
 TIMING_TABLE = f"{REPORT_FOLDER}/studies_by_timing_population.tsv"
 FACETS_TABLE = f"{REPORT_FOLDER}/studies_by_modality_population_timing.tsv"
 POPULATION_TABLE = f"{REPORT_FOLDER}/votes_by_region_direction_population.tsv"
-#: Separates study ids inside one TSV cell (as ``neuroreview regions`` writes them).
-ID_SEPARATOR = ";"
 
 
 @dataclass(frozen=True)
@@ -292,15 +292,15 @@ def _analysis(out: Path, method: str, step: dict[str, Any] | None) -> tuple[Anal
     if step.get("status") != "run":
         return Analysis(method, label, "skipped", step.get("reason", "")), []
     folder = step.get("folder", method)
-    record = read_json(out / folder / "analysis.json")
-    clusters = read_tsv(out, f"{folder}/clusters.tsv")
+    record = read_json(out / folder / layout.ANALYSIS_RECORD)
+    clusters = read_tsv(out, f"{folder}/{layout.CLUSTER_TABLE}")
     contributions = (
         read_tsv(out, f"{folder}/{CONTRIBUTIONS}")
         if (out / folder / CONTRIBUTIONS).is_file()
         else None
     )
-    used = [out / folder / "analysis.json", out / clusters.path]
-    used += [out / folder / "z.nii.gz", out / folder / "clusters.nii.gz"]
+    used = [out / folder / layout.ANALYSIS_RECORD, out / clusters.path]
+    used += [out / folder / layout.Z_MAP, out / folder / layout.CLUSTER_IMAGE]
     for path in used[2:]:
         _need(path)
     return Analysis(method, label, "run", "", step, record, clusters, contributions), used
@@ -410,21 +410,21 @@ def load_context(out: Path, decoding: list[Decoded] | None = None) -> Context:
         analyses.append(analysis)
         inputs += used
     folder = summary["steps"].get("regions", {}).get("folder", REGIONS)
-    votes = read_tsv(out, f"{folder}/votes.tsv")
-    convergence = read_tsv(out, f"{folder}/convergence.tsv")
-    exclusions = read_tsv(out, f"{folder}/exclusions.tsv")
+    votes = read_tsv(out, f"{folder}/{layout.VOTES}")
+    convergence = read_tsv(out, f"{folder}/{layout.CONVERGENCE}")
+    exclusions = read_tsv(out, f"{folder}/{layout.EXCLUSIONS}")
     effects = None
-    if (out / folder / "effects.tsv").is_file():
-        effects = read_tsv(out, f"{folder}/effects.tsv")
+    if (out / folder / layout.EFFECTS).is_file():
+        effects = read_tsv(out, f"{folder}/{layout.EFFECTS}")
         inputs.append(out / effects.path)
     inputs += [out / t.path for t in (votes, convergence, exclusions)]
     claims = questions = None
-    if (out / folder / "claims.tsv").is_file():
-        claims = read_tsv(out, f"{folder}/claims.tsv")
+    if (out / folder / layout.CLAIMS).is_file():
+        claims = read_tsv(out, f"{folder}/{layout.CLAIMS}")
         inputs.append(out / claims.path)
-    questions_folder = summary["steps"].get("questions", {}).get("folder", "questions")
-    if (out / questions_folder / "questions.tsv").is_file():
-        questions = read_tsv(out, f"{questions_folder}/questions.tsv")
+    questions_folder = summary["steps"].get("questions", {}).get("folder", layout.QUESTIONS_FOLDER)
+    if (out / questions_folder / layout.QUESTIONS_TABLE).is_file():
+        questions = read_tsv(out, f"{questions_folder}/{layout.QUESTIONS_TABLE}")
         inputs.append(out / questions.path)
     if decoding is None:
         decoding, used = read_decodings(out)

@@ -106,8 +106,10 @@ def brain_figures(analysis: Analysis, out: Path, folder: str) -> list[ReportFigu
     from nilearn import plotting
 
     source = out / analysis.step.get("folder", analysis.method)
-    z_image = nibabel.load(source / "z.nii.gz")
-    clusters_image = nibabel.load(source / "clusters.nii.gz")
+    from neuroreview.io.layout import CLUSTER_IMAGE, Z_MAP
+
+    z_image = nibabel.load(source / Z_MAP)
+    clusters_image = nibabel.load(source / CLUSTER_IMAGE)
     z = np.asarray(z_image.get_fdata(), dtype=np.float32)
     in_clusters = np.asarray(clusters_image.dataobj) > 0
     peaks = analysis.peaks()
