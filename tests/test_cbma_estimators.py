@@ -466,8 +466,12 @@ def test_sphere_null_problems() -> None:
     root_n = np.sqrt(coordinates.sample_sizes)
     expected = root_n * coordinates.n_experiments / root_n.sum()
     np.testing.assert_allclose(weighted.null_problem(3.0).weights, expected, rtol=1e-14)
-    with pytest.raises(NotImplementedError, match="correct_fdr"):
-        MKDAChi2().null_problem(3.0)
+    # MKDA chi-square compares two sets: a contract of its own, with no one-set null problem.
+    from neuroreview.cbma.base import CBMAEstimator, TwoGroupEstimator
+
+    assert isinstance(MKDAChi2(), TwoGroupEstimator)
+    assert not isinstance(MKDAChi2(), CBMAEstimator)
+    assert not hasattr(MKDAChi2(), "null_problem")
 
 
 def test_results_carry_descriptions_and_settings() -> None:

@@ -134,6 +134,25 @@ class CBMAEstimator(ABC):
         """The fitted data as a Monte Carlo problem; needs a fit."""
 
 
+class TwoGroupEstimator(ABC):
+    """A method comparing two sets of experiments (MKDA chi-square): its own contract, since it
+    fits two sets and has no one-set Monte Carlo problem; inference is FDR over its tests."""
+
+    method: str
+
+    @abstractmethod
+    def fit(self, group1: CoordinateSet, group2: CoordinateSet) -> CBMAResult:
+        """Compare ``group1`` (selected) with ``group2`` (unselected); both are required."""
+
+    @abstractmethod
+    def p_to_summarystat(self, p: float) -> float:
+        """The statistic value whose uncorrected p is ``p``."""
+
+    @abstractmethod
+    def correct_fdr(self, result: CBMAResult) -> CBMAResult:
+        """Benjamini-Hochberg FDR maps for each of the method's tests."""
+
+
 class HistogramNullEstimator(CBMAEstimator):
     """An estimator whose fit keeps an analytic histogram null (ALE, MKDA density, KDA).
 

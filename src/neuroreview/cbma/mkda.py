@@ -20,10 +20,10 @@ from scipy import sparse, special
 from neuroreview import __version__
 from neuroreview.cbma.base import (
     AnalysisSpace,
-    CBMAEstimator,
     Combine,
     HistogramNullEstimator,
     NullProblem,
+    TwoGroupEstimator,
 )
 from neuroreview.cbma.chi2 import one_way_chi2, two_way_chi2
 from neuroreview.cbma.inputs import CBMAInputError, CoordinateSet
@@ -205,7 +205,7 @@ def fdr_bh_log(log_p: NDArray[np.float64]) -> NDArray[np.float64]:
     return out
 
 
-class MKDAChi2(CBMAEstimator):
+class MKDAChi2(TwoGroupEstimator):
     """MKDA chi-square (Wager et al. 2007; Neurosynth): two sets of experiments compared.
 
     ``fit(selected, unselected)`` gives NiMARE's maps: ``*_desc-uniformity`` (one-way test of
@@ -292,11 +292,6 @@ class MKDAChi2(CBMAEstimator):
         from scipy import stats  # here: importing scipy.stats costs half a second of start-up
 
         return float(stats.chi2.isf(p, 1))
-
-    def null_problem(self, cluster_threshold: float) -> NullProblem:
-        raise NotImplementedError(
-            "MKDA chi-square has no Monte Carlo problem here; correct it with correct_fdr"
-        )
 
     def correct_fdr(self, result: CBMAResult) -> CBMAResult:
         """Benjamini-Hochberg FDR over the mask for the uniformity, group2 and association tests.

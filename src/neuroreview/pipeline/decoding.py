@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from neuroreview.cbma.registry import label as method_label
 from neuroreview.io.layout import CLUSTER_IMAGE, CONVERGENCE, DECODE_INDEX, Z_MAP
 from neuroreview.io.layout import DECODE_FOLDER as LAYOUT_DECODE_FOLDER
 
@@ -40,7 +41,6 @@ INDEX_COLUMNS = (
     "top_label",
     "note",
 )
-METHOD_LABELS = {"ale": "ALE", "mkda": "MKDA density"}
 
 
 @dataclass
@@ -108,7 +108,7 @@ def decode_step(out: Path, methods_run: list[str], regions_folder: str) -> dict[
         write(entry, decoded.table, name)
 
     for method in methods_run:
-        label = METHOD_LABELS.get(method, method)
+        label = method_label(method)
         z_path = out / method / Z_MAP
         values = map_on_grid(load_image(z_path), source=str(z_path))
         decoded = decode_map(values, maps)

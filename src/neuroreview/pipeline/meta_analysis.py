@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from neuroreview import __version__
+from neuroreview.cbma.registry import ONE_SET_METHODS
 from neuroreview.errors import NeuroreviewError
 from neuroreview.io.layout import (
     ANALYSIS_RECORD,
@@ -38,10 +39,8 @@ if TYPE_CHECKING:
     from neuroreview.cbma.results import CBMAResult
     from neuroreview.model import Study
 
-METHODS = ("ale", "mkda", "kda")
+METHODS = ONE_SET_METHODS
 NULL_MASKS = ("brain", "gm")
-#: MKDA and KDA sphere radius when --radius is not given (NiMARE's default).
-DEFAULT_RADIUS_MM = 10.0
 #: The folder's record of itself; also how --force recognises a folder it may replace.
 RECORD, CLUSTERS, CLUSTER_IMAGE = ANALYSIS_RECORD, CLUSTER_TABLE, CLUSTER_IMAGE
 #: ALE's imputation sensitivity table, written when a sample size was imputed.
@@ -145,26 +144,16 @@ class Settings:
 
     def estimator(self) -> CBMAEstimator:
         from neuroreview.cbma.base import AnalysisSpace
+        from neuroreview.cbma.registry import method
 
-        space = AnalysisSpace.default(self.null_mask)
-        if self.method == "ale":
-            from neuroreview.cbma.ale import ALE
-
-            return ALE(
-                fwhm=self.fwhm,
-                sample_size=self.sample_size,
-                voxel_exact=self.voxel_exact,
-                subvoxel=self.subvoxel,
-                space=space,
-            )
-        r = DEFAULT_RADIUS_MM if self.radius is None else self.radius
-        if self.method == "mkda":
-            from neuroreview.cbma.mkda import MKDADensity
-
-            return MKDADensity(r=r, space=space)
-        from neuroreview.cbma.kda import KDA
-
-        return KDA(r=r, space=space)
+        return method(self.method).build(
+            AnalysisSpace.default(self.null_mask),
+            fwhm=self.fwhm,
+            sample_size=self.sample_size,
+            voxel_exact=self.voxel_exact,
+            subvoxel=self.subvoxel,
+            radius=self.radius,
+        )
 
 
 def writable_target(out: Path, force: bool) -> Path:

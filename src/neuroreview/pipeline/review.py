@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from neuroreview import __version__
+from neuroreview.cbma.registry import label
 from neuroreview.errors import NeuroreviewError
 from neuroreview.io.layout import (
     CLAIMS,
@@ -49,7 +50,7 @@ if TYPE_CHECKING:
 
 STORE_NAME = RUN_STORE
 CBMA_METHODS = ("ale", "mkda")
-LABELS = {"ale": "ALE", "mkda": "MKDA density"}
+LABELS = {key: label(key) for key in CBMA_METHODS}
 CLAIMS_FILE, CONFIG_FILE = CLAIMS, RUN_CONFIG
 BUILTIN_ORIGIN = "built-in ketamine corpus"
 

@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from neuroreview.cbma.registry import label
 from neuroreview.errors import InputError
 from neuroreview.io import layout
 from neuroreview.io.region_tables import ID_SEPARATOR
 
 #: The meta-analyses a run writes, in report order, with the name readers see.
-METHODS = {"ale": "ALE", "mkda": "MKDA density"}
+METHODS = {key: label(key) for key in ("ale", "mkda")}
 SUMMARY = layout.RUN_RECORD
 CROSSTAB = layout.CROSSTAB
 STUDIES = f"{layout.CORPUS_FOLDER}/studies.tsv"
