@@ -10,7 +10,6 @@ Ctrl-C never leaves a half-written folder where the results are expected.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -28,7 +27,14 @@ from neuroreview.cli.corpus import (
 )
 from neuroreview.cli.reporting import RichReporter
 from neuroreview.errors import NeuroreviewError
-from neuroreview.io.hashing import file_sha256
+from neuroreview.pipeline.analysis import (
+    checked,
+    flag_record,
+    impute_rule,
+    of_kinds,
+    read_files,
+    read_store,
+)
 from neuroreview.pipeline.meta_analysis import (
     CLUSTERS,
     RECORD,
@@ -45,17 +51,8 @@ from neuroreview.store import DEFAULT_DATABASE
 if TYPE_CHECKING:
     import pandas as pd
 
-    from neuroreview.model import Study
 
 DEFAULT_OUT = Path("neuroreview-analysis")
-
-
-@dataclass
-class _Inputs:
-    """The studies to analyse and a JSON-ready account of where they came from."""
-
-    studies: list[Study]
-    record: dict[str, Any]
 
 
 @friendly_errors
@@ -144,7 +141,7 @@ def analyze(
     ] = False,
     fmt: Annotated[
         ImportFormat, typer.Option("--format", help="Reader for INPUT files.")
-    ] = ImportFormat.auto,
+    ] = ImportFormat.AUTO,
     db: DbOption = DEFAULT_DATABASE,
     population: PopulationOption = None,
     modality: ModalityOption = None,
@@ -206,7 +203,7 @@ def analyze(
         alpha=alpha,
     )
     settings.check()
-    impute_rule = _impute_rule(impute_sample_size, settings)
+    rule = impute_rule(impute_sample_size, settings)
     if settings.fwe and settings.seed is None:
         # A drawn seed is recorded in analysis.json, so even an unseeded analysis can be rerun.
         settings.seed = secrets.randbelow(2**31)
@@ -229,158 +226,19 @@ def analyze(
             f"--experiment-unit {experiment_unit!r}: choose group or analysis"
         ) from None
     with timer.step("read"):
-        loaded = _read_files(inputs, fmt, filters) if inputs else _read_store(db, filters)
-        studies, left_out = _of_kinds(loaded.studies, kind)
-        flags = _checked(studies, keep_outside_mask)
+        loaded = read_files(inputs, fmt.value, filters) if inputs else read_store(db, filters)
+        studies, left_out = of_kinds(loaded.studies, kind)
+        flags = checked(studies, keep_outside_mask)
         coordinates, pooling = build_experiments(studies, unit)
-    outcome, imputation = impute_and_perform(
-        coordinates, settings, impute_rule, timer, RichReporter()
-    )
+    outcome, imputation = impute_and_perform(coordinates, settings, rule, timer, RichReporter())
     inputs_record = loaded.record | {
         "experiments": pooling.to_dict(),
         "not_analysed": left_out,
-        "coordinate_flags_kept": [_flag_record(f) for f in flags],
+        "coordinate_flags_kept": [flag_record(f) for f in flags],
     }
     record = analysis_record(outcome, settings, coordinates, studies, inputs_record, imputation)
     publish(target, force, lambda folder: write_folder(folder, outcome, record, timer))
     _print_summary(record, outcome.clusters, out)
-
-
-# --- inputs --------------------------------------------------------------------------------
-
-
-def _impute_rule(text: str | None, settings: Settings) -> str | float | None:
-    """``--impute-sample-size`` checked against the other options before any work."""
-    from neuroreview.cbma.imputation import parse_rule
-
-    if text is None:
-        return None
-    if settings.method != "ale":
-        raise NeuroreviewError(
-            f"--impute-sample-size applies to ALE only; {settings.method.upper()} needs no "
-            "sample size"
-        )
-    if settings.fwhm is not None or settings.sample_size is not None:
-        raise NeuroreviewError(
-            "--impute-sample-size fills missing sample sizes; with --fwhm or --sample-size "
-            "every experiment already has one kernel"
-        )
-    try:
-        return parse_rule(text)
-    except ValueError as error:
-        raise NeuroreviewError(f"--impute-sample-size: {error}") from None
-
-
-def _of_kinds(studies: list[Study], kinds: list[str] | None) -> tuple[list[Study], list[dict]]:
-    """The studies keeping only analyses of the chosen kinds, and what was left out and why."""
-    from neuroreview.model import FindingKind
-
-    try:
-        wanted = {FindingKind.parse(k) for k in kinds or ["drug_effect"]}
-    except ValueError as error:
-        raise NeuroreviewError(f"--kind: {error}") from None
-    kept, left_out = [], []
-    for study in studies:
-        chosen = [a for a in study.analyses if a.kind in wanted]
-        left_out += [
-            {"study_id": study.id, "analysis_id": a.id, "reason": f"kind {a.kind.value}"}
-            for a in study.analyses
-            if a.kind not in wanted
-        ]
-        if chosen:
-            kept.append(study.model_copy(update={"analyses": chosen}))
-    if not kept:
-        raise NeuroreviewError(
-            f"no analysis of kind {', '.join(sorted(k.value for k in wanted))} to meta-analyse "
-            f"({len(left_out)} of other kinds; choose them with --kind)"
-        )
-    return kept, left_out
-
-
-def _checked(studies: list[Study], keep: bool) -> list:
-    """Refuse foci outside the brain or in misparsed tables unless the user keeps them."""
-    from neuroreview.cbma.checks import check_coordinates
-
-    leaving = [f for f in check_coordinates(studies) if f.leaves]
-    if leaving and not keep:
-        first = leaving[0]
-        raise NeuroreviewError(
-            f"{len(leaving)} focus/foci fail the coordinate check, e.g. study "
-            f"{first.study_id!r}, analysis {first.analysis_id!r}: {first.x:g} {first.y:g} "
-            f"{first.z:g} ({first.reason.value}); see them with `neuroreview check`, fix the "
-            "input, or keep them with --keep-outside-mask"
-        )
-    return leaving
-
-
-def _flag_record(flag) -> dict[str, Any]:
-    return {
-        "study_id": flag.study_id,
-        "analysis_id": flag.analysis_id,
-        "xyz": [flag.x, flag.y, flag.z],
-        "reason": flag.reason.value,
-        "distance_mm": flag.distance_mm,
-    }
-
-
-def _read_files(paths: list[Path], fmt: ImportFormat, filters: dict[str, Any]) -> _Inputs:
-    from neuroreview.io.dispatch import read_inputs
-
-    given = [option for option, value in filters.items() if value is not None]
-    if given:
-        raise NeuroreviewError(
-            f"{given[0]} selects studies in the store; with INPUT files, edit the files instead"
-        )
-    studies = read_inputs(paths, fmt.value)
-    files = [{"path": str(p), "sha256": file_sha256(p), "bytes": p.stat().st_size} for p in paths]
-    return _Inputs(studies, {"files": files, "format": fmt.value})
-
-
-def _read_store(db: str, filters: dict[str, Any]) -> _Inputs:
-    """Studies from the store; --direction and --space also pick the analyses within them.
-
-    The store's filter keeps a study when any of its analyses matches, but pooling a study's
-    decreases into a meta-analysis of increases would be wrong, so analyses are filtered too.
-    """
-    from sqlalchemy.engine import make_url
-
-    from neuroreview.model import Direction, Space
-    from neuroreview.store import Repository, StudyFilter
-
-    if "://" not in db and not Path(db).expanduser().is_file():
-        raise NeuroreviewError(
-            f"no store at {db}; give INPUT files, or import studies first (neuroreview import)"
-        )
-    year, direction, space = filters["--year"], filters["--direction"], filters["--space"]
-    study_filter = StudyFilter.of(
-        population=filters["--population"],
-        modality=filters["--modality"],
-        direction=direction,
-        space=space,
-        year_min=year if year is not None else filters["--year-from"],
-        year_max=year if year is not None else filters["--year-to"],
-        study_ids=filters["--study"],
-    )
-    with Repository(db, create=False) as repository:
-        studies = repository.list_studies(study_filter)
-        url = make_url(repository.url).render_as_string(hide_password=True)
-    missing = sorted(set(filters["--study"] or ()) - {s.id for s in studies})
-    if missing:
-        raise NeuroreviewError(f"no study {missing[0]!r} in {url} matches the filters")
-    wanted_direction = Direction.parse(direction) if direction else None
-    wanted_space = Space.parse(space) if space else None
-    kept = []
-    for s in studies:
-        analyses = [
-            a
-            for a in s.analyses
-            if (wanted_direction is None or a.direction is wanted_direction)
-            and (wanted_space is None or a.space is wanted_space)
-        ]
-        if analyses:
-            kept.append(s.model_copy(update={"analyses": analyses}))
-    used = {option.lstrip("-"): value for option, value in filters.items() if value is not None}
-    return _Inputs(kept, {"store": url, "filters": used, "study_ids": [s.id for s in kept]})
 
 
 # --- output --------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from neuroreview.cli.common import DbOption, console, error_console, friendly_errors
 from neuroreview.errors import InputError
+from neuroreview.io.dispatch import InputFormat
 from neuroreview.model import Direction, Modality, Population
 from neuroreview.store import DEFAULT_DATABASE, Repository, StudyFilter
 
@@ -27,12 +28,8 @@ def choices(enum: type[Enum]) -> str:
     return ", ".join(member.value for member in enum)
 
 
-class ImportFormat(StrEnum):
-    auto = "auto"
-    sleuth = "sleuth"
-    nimare = "nimare"
-    tables = "tables"
-    neurosynth = "neurosynth"
+#: The readers ``import`` and ``analyze`` offer (declared once, in ``io.dispatch``).
+ImportFormat = InputFormat
 
 
 class ExportFormat(StrEnum):
@@ -90,7 +87,7 @@ def import_files(
     db: DbOption = DEFAULT_DATABASE,
     fmt: Annotated[
         ImportFormat, typer.Option("--format", help="Reader to use.")
-    ] = ImportFormat.auto,
+    ] = ImportFormat.AUTO,
     replace: Annotated[
         bool, typer.Option(help="Overwrite studies whose id is already stored.")
     ] = False,

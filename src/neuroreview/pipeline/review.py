@@ -203,6 +203,7 @@ def check_out(out: Path, force: bool, db: str | None = None) -> Path:
     under a hidden name and swaps it in whole, which would delete them.
     """
     from neuroreview.io.staging import check_writable
+    from neuroreview.store import local_store_path
 
     target = out.expanduser().absolute()
     if target.exists() and not target.is_dir():
@@ -223,8 +224,9 @@ def check_out(out: Path, force: bool, db: str | None = None) -> Path:
             )
         if not force:
             raise NeuroreviewError(f"--out {out} holds an earlier run; use --force to replace it")
-    if db and "://" not in db:
-        store = Path(db).expanduser().absolute()
+    local = local_store_path(db) if db else None
+    if local is not None:
+        store = local.absolute()
         if target == store.parent or target in store.parents:
             raise NeuroreviewError(
                 f"--db {db} lies inside --out {out}, which the run replaces; "

@@ -6,6 +6,7 @@ from neuroreview.store.repository import (
     Repository,
     StudyFilter,
     database_url,
+    local_store_path,
 )
 from neuroreview.store.schema import SCHEMA_VERSION
 
@@ -16,4 +17,5 @@ __all__ = [
     "Repository",
     "StudyFilter",
     "database_url",
+    "local_store_path",
 ]

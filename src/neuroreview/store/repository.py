@@ -107,12 +107,16 @@ class CorpusCounts:
     records: int = 0
 
 
+def local_store_path(target: str | Path) -> Path | None:
+    """The SQLite file ``target`` names, or None when it is a database URL (PostgreSQL...)."""
+    text = str(target)
+    return None if "://" in text else Path(text).expanduser()
+
+
 def database_url(target: str | Path) -> str:
     """A SQLAlchemy URL for ``target``: a URL stays as it is, anything else is a SQLite file path."""
-    text = str(target)
-    if "://" in text:
-        return text
-    return f"sqlite:///{Path(text).expanduser()}"
+    local = local_store_path(target)
+    return str(target) if local is None else f"sqlite:///{local}"
 
 
 def _enable_sqlite_foreign_keys(engine: Engine) -> None:
