@@ -133,7 +133,7 @@ def build_report(
     """
     from neuroreview.io.atomic import atomic_write_text
     from neuroreview.report import figures as draw
-    from neuroreview.report.methods import build_methods, settings_rows
+    from neuroreview.report.methods import analysis_settings, build_methods
     from neuroreview.report.render import render
     from neuroreview.report.sentences import (
         corpus_paragraph,
@@ -144,12 +144,15 @@ def build_report(
 
     context = load_context(Path(out), decoding)
     out = context.out
+    exclusions_by_reason = exclusion_counts(context.exclusions)
+    overview = decoding_overview(context.decoding)
+    facets = corpus_facets(context.studies)
     derived = [
         context.timing,
         context.votes_by_population,
-        exclusion_counts(context.exclusions),
-        decoding_overview(context.decoding),
-        corpus_facets(context.studies),
+        exclusions_by_reason,
+        overview,
+        facets,
         # Tables handed in by a caller are written beside the report; those a run wrote to
         # decode/ are inputs, already on disk.
         *(
@@ -166,13 +169,7 @@ def build_report(
     forest = draw.effects_forest(context.pooled(), out, REPORT_FOLDER)
     study_forests = draw.study_forests(context.pooled(), context.effects, out, REPORT_FOLDER)
     methods = build_methods(context)
-    all_settings = settings_rows(context)
-    settings_of = {
-        a.method: [
-            (n.split(": ", 1)[1], v) for n, v in all_settings if n.startswith(f"{a.label}: ")
-        ]
-        for a in context.analyses
-    }
+    settings_of = {a.method: analysis_settings(a) for a in context.analyses}
     versions = {**context.summary.get("versions", {}), **_versions()}
     html = render(
         {
@@ -197,14 +194,14 @@ def build_report(
                 [c for c in CONVERGENCE_COLUMNS if c in context.convergence.columns]
             ),
             "exclusions": context.exclusions,
-            "exclusion_counts": derived[2],
+            "exclusion_counts": exclusions_by_reason,
             "heatmap": heatmap,
             "forest": forest,
             "study_forests": study_forests,
             "effect_sentence": effect_sentence(context),
             "decoding": context.decoding,
-            "decoding_overview": derived[3],
-            "facets": derived[4],
+            "decoding_overview": overview,
+            "facets": facets,
             "drug": context.drug,
             "screening_number": 5 if context.decoding else 4,
             "prisma_svg": draw.prisma_svg(context.prisma) if context.prisma else None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from neuroreview.report.context import Context
+from neuroreview.report.context import Analysis, Context
 from neuroreview.report.sentences import number
 
 #: Full references, keyed by the in-text citation the methods use.
@@ -206,7 +206,8 @@ def _software(context: Context) -> str:
 
 
 def settings_rows(context: Context) -> list[tuple[str, str]]:
-    """The settings as (name, value) rows, from the recorded run."""
+    """The settings as (name, value) rows, from the recorded run: the run's, then each
+    analysis's prefixed with its name."""
     settings = context.settings
     rows = [
         ("exposures", ", ".join(settings.get("exposures", []))),
@@ -215,35 +216,42 @@ def settings_rows(context: Context) -> list[tuple[str, str]]:
         ("Monte Carlo threads", str(settings.get("jobs", ""))),
     ]
     for analysis in context.analyses:
-        if not analysis.run:
-            continue
-        record, step = analysis.record, analysis.step
-        estimator = record.get("estimator", {})
-        fwe = record.get("fwe", {}) or {}
-        kernel = estimator.get("kernel", "")
-        if estimator.get("kernel_fwhm_mm"):
-            fwhm = estimator["kernel_fwhm_mm"]
-            kernel += f", FWHM {number(min(fwhm))}-{number(max(fwhm))} mm (from sample size)"
-        elif estimator.get("r_mm"):
-            kernel += f", radius {number(estimator['r_mm'])} mm"
         rows += [
-            (f"{analysis.label}: kernel", kernel),
-            (
-                f"{analysis.label}: null mask",
-                f"{record.get('null_mask', '')} ({number(record.get('n_null_voxels', ''))} voxels)",
-            ),
-            (
-                f"{analysis.label}: cluster-forming threshold",
-                f"p < {number(fwe.get('voxel_thresh', step.get('voxel_thresh', '')))}",
-            ),
-            (f"{analysis.label}: cluster-level FWE alpha", number(step.get("alpha", ""))),
-            (
-                f"{analysis.label}: iterations run (seed)",
-                f"{number(fwe.get('n_iters_run', step.get('n_iters_run', '')))} "
-                f"({fwe.get('seed', step.get('seed', ''))})",
-            ),
+            (f"{analysis.label}: {name}", value) for name, value in analysis_settings(analysis)
         ]
     return rows
+
+
+def analysis_settings(analysis: Analysis) -> list[tuple[str, str]]:
+    """One meta-analysis's settings as (name, value) rows; none when it did not run."""
+    if not analysis.run:
+        return []
+    record, step = analysis.record, analysis.step
+    estimator = record.get("estimator", {})
+    fwe = record.get("fwe", {}) or {}
+    kernel = estimator.get("kernel", "")
+    if estimator.get("kernel_fwhm_mm"):
+        fwhm = estimator["kernel_fwhm_mm"]
+        kernel += f", FWHM {number(min(fwhm))}-{number(max(fwhm))} mm (from sample size)"
+    elif estimator.get("r_mm"):
+        kernel += f", radius {number(estimator['r_mm'])} mm"
+    return [
+        ("kernel", kernel),
+        (
+            "null mask",
+            f"{record.get('null_mask', '')} ({number(record.get('n_null_voxels', ''))} voxels)",
+        ),
+        (
+            "cluster-forming threshold",
+            f"p < {number(fwe.get('voxel_thresh', step.get('voxel_thresh', '')))}",
+        ),
+        ("cluster-level FWE alpha", number(step.get("alpha", ""))),
+        (
+            "iterations run (seed)",
+            f"{number(fwe.get('n_iters_run', step.get('n_iters_run', '')))} "
+            f"({fwe.get('seed', step.get('seed', ''))})",
+        ),
+    ]
 
 
 def build_methods(context: Context) -> Methods:
