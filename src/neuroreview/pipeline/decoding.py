@@ -29,6 +29,8 @@ from neuroreview.io.layout import DECODE_FOLDER as LAYOUT_DECODE_FOLDER
 if TYPE_CHECKING:
     import pandas as pd
 
+    from neuroreview.pipeline.meta_analysis import Outcome
+
 DECODE_FOLDER, INDEX = LAYOUT_DECODE_FOLDER, DECODE_INDEX
 INDEX_COLUMNS = (
     "kind",
@@ -69,16 +71,19 @@ class _Entry:
         ]
 
 
-def decode_step(out: Path, methods_run: list[str], regions_folder: str) -> dict[str, Any]:
-    """Decode the run's maps, clusters and converging regions into ``out/decode/``."""
+def decode_step(
+    out: Path, analyses: dict[str, Outcome], convergence: pd.DataFrame, regions_folder: str
+) -> dict[str, Any]:
+    """Decode the run's maps, clusters and converging regions into ``out/decode/``.
+
+    The maps are those just fitted, at the float32 precision their NIfTI files hold, so decoding
+    them here gives what decoding the written files gives.
+    """
     import numpy as np
-    import pandas as pd
 
     from neuroreview.decode import decode_map, decode_region, load_topic_maps
     from neuroreview.decode.region import RegionDecodingError
-    from neuroreview.decode.volumes import load_image, map_on_grid
     from neuroreview.io.atomic import atomic_write_text
-    from neuroreview.io.maps import read_cluster_volume
     from neuroreview.synthesis.convergence import MIN_AGREEING, converging_regions
     from neuroreview.synthesis.regions import region_mask
 
@@ -107,30 +112,28 @@ def decode_step(out: Path, methods_run: list[str], regions_folder: str) -> dict[
         entry.n_selected = decoded.n_selected
         write(entry, decoded.table, name)
 
-    for method in methods_run:
+    for method, outcome in analyses.items():
         label = method_label(method)
-        z_path = out / method / Z_MAP
-        values = map_on_grid(load_image(z_path), source=str(z_path))
-        decoded = decode_map(values, maps)
-        entry = _Entry("map", f"{label} z map", f"{method}/z.nii.gz", n_voxels=decoded.n_voxels)
+        z = outcome.result.volume("z").astype(np.float32).astype(np.float64)
+        decoded = decode_map(z, maps)
+        entry = _Entry("map", f"{label} z map", f"{method}/{Z_MAP}", n_voxels=decoded.n_voxels)
         entry.note = "spatial correlation (Pearson r) with each topic's association z map"
         write(entry, decoded.table, f"map_{method}.tsv")
-        clusters = read_cluster_volume(out / method / CLUSTER_IMAGE)
+        clusters = outcome.cluster_ids
         for cluster_id in range(1, int(clusters.max()) + 1):
             entry = _Entry(
                 "cluster",
                 f"{label} cluster {cluster_id}",
-                f"{method}/clusters.nii.gz#{cluster_id}",
+                f"{method}/{CLUSTER_IMAGE}#{cluster_id}",
                 note="surviving cluster (cluster-level FWE); studies with a focus in it",
             )
             region_entry(entry, clusters == cluster_id, f"cluster_{method}_{cluster_id}.tsv")
 
-    convergence = pd.read_csv(out / regions_folder / CONVERGENCE, sep="\t")
     by_region: dict[tuple[str, str], list[str]] = {}
     for region, name, direction, family in converging_regions(convergence):
         by_region.setdefault((region, name), []).append(f"{family or 'any'} {direction}")
     for (region, name), claims in by_region.items():
-        entry = _Entry("region", name, f"{regions_folder}/convergence.tsv#{region}")
+        entry = _Entry("region", name, f"{regions_folder}/{CONVERGENCE}#{region}")
         what = f"converging region ({'; '.join(claims)})"
         try:
             mask = region_mask(region)

@@ -45,6 +45,8 @@ from neuroreview.pipeline.progress import Reporter, SilentReporter
 from neuroreview.synthesis.selection import DEFAULT_EXPOSURES, Selection, select_studies
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from neuroreview.pipeline.meta_analysis import Outcome
     from neuroreview.synthesis.summary import CorpusSummary
 
@@ -90,6 +92,8 @@ def run_review(
     settings = {m: meta_analysis_settings(m, config) for m in CBMA_METHODS}
     target = preflight(config, force)
     record = _Record()
+    #: Each meta-analysis's fitted result, handed to the later steps in memory.
+    outcomes: dict[str, Outcome] = {}
     with staged_folder(target) as stage:
         with record.step("load"):
             studies, origin = _load(corpus, db, stage)
@@ -100,12 +104,11 @@ def run_review(
         with record.step("select"):
             selection = select_studies(studies, exposures)
         record.steps["select"].update(selection.to_dict())
-        clusters_folder = None
         for method in CBMA_METHODS:
             reporter.stage(f"{LABELS[method]} meta-analysis")
-            done = _cbma_step(method, selection, settings[method], origin, stage, record, reporter)
-            if method == "ale" and done:
-                clusters_folder = stage / method
+            _cbma_step(
+                method, selection, settings[method], origin, stage, record, reporter, outcomes
+            )
         reporter.stage("the review's questions")
         with record.step("questions"):
             record.steps["questions"].update(
@@ -116,11 +119,12 @@ def run_review(
         record.folders.append(QUESTIONS_FOLDER)
         reporter.stage("region synthesis")
         with record.step("regions"):
-            record.steps["regions"].update(_regions_step(selection, clusters_folder, stage))
+            regions, convergence = _regions_step(selection, outcomes.get("ale"), stage)
+            record.steps["regions"].update(regions)
         record.folders.append(REGIONS_FOLDER)
         reporter.stage("functional decoding")
         with record.step("decode"):
-            record.steps["decode"].update(_decode_step(stage, record))
+            record.steps["decode"].update(_decode_step(stage, outcomes, convergence))
         record.folders.append(DECODE_FOLDER)
         reporter.stage("report")
         document = _summary_document(origin, summary, selection, record, config)
@@ -287,6 +291,7 @@ def _cbma_step(
     out: Path,
     record: _Record,
     progress: Reporter,
+    outcomes: dict[str, Outcome],
 ) -> bool:
     """One meta-analysis of every selected experiment into ``out/method``; False (and why, in
     the record) when skipped."""
@@ -302,7 +307,7 @@ def _cbma_step(
         record.skip(method, reason)
         return False
     inputs = {"run": origin, "exposures": [e.value for e in selection.exposures]}
-    step = _meta_analysis(method, studies, settings, inputs, out, method, progress)
+    step = _meta_analysis(method, studies, settings, inputs, out, method, progress, outcomes)
     record.steps[method] = step
     if step["status"] == "run":
         record.folders.append(method)
@@ -317,6 +322,7 @@ def _meta_analysis(
     out: Path,
     folder: str,
     progress: Reporter,
+    outcomes: dict[str, Outcome] | None = None,
 ) -> dict[str, Any]:
     """ALE or MKDA of ``studies`` into ``out/folder``: what summary.json records of it.
 
@@ -350,6 +356,8 @@ def _meta_analysis(
     analysis = analysis_record(outcome, settings, coordinates, studies, inputs, imputation)
     (out / folder).mkdir(parents=True)
     write_folder(out / folder, outcome, analysis, timer)
+    if outcomes is not None:
+        outcomes[folder] = outcome
     return {
         "status": "run",
         "folder": folder,
@@ -443,12 +451,14 @@ def _questions_step(
     return {"folder": QUESTIONS_FOLDER, "minimum": minimum, "questions": answers}
 
 
-def _decode_step(out: Path, record: _Record) -> dict[str, Any]:
+def _decode_step(
+    out: Path, outcomes: dict[str, Outcome], convergence: pd.DataFrame
+) -> dict[str, Any]:
     """Neurosynth topics of the maps, surviving clusters and converging regions of the run."""
     from neuroreview.pipeline.decoding import decode_step
 
-    methods_run = [m for m in CBMA_METHODS if record.steps[m]["status"] == "run"]
-    return decode_step(out, methods_run, REGIONS_FOLDER)
+    analyses = {m: outcomes[m] for m in CBMA_METHODS if m in outcomes}
+    return decode_step(out, analyses, convergence, REGIONS_FOLDER)
 
 
 def _report_step(out: Path, name: str) -> dict[str, Any]:
@@ -460,8 +470,11 @@ def _report_step(out: Path, name: str) -> dict[str, Any]:
     return {"file": report.name, "folder": REPORT_FOLDER, "provenance": PROVENANCE}
 
 
-def _regions_step(selection: Selection, clusters_folder: Path | None, out: Path) -> dict[str, Any]:
-    """Votes and the convergence table of the reviewed studies, with the ALE clusters."""
+def _regions_step(
+    selection: Selection, ale: Outcome | None, out: Path
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    """Votes and the convergence table of the reviewed studies, with the ALE clusters; returns
+    what summary.json records and the convergence table (for the decoding)."""
     from neuroreview.io.atomic import atomic_write_text
     from neuroreview.io.region_tables import write_region_tables
     from neuroreview.synthesis.claims import claims_table
@@ -474,11 +487,8 @@ def _regions_step(selection: Selection, clusters_folder: Path | None, out: Path)
     from neuroreview.synthesis.votes import count_votes
 
     studies = selection.reviewed
-    cluster_table = cluster_volume = None
-    if clusters_folder is not None:
-        from neuroreview.io.maps import read_analysis_clusters
-
-        cluster_table, cluster_volume = read_analysis_clusters(clusters_folder)
+    cluster_table = ale.clusters if ale is not None else None
+    cluster_volume = ale.cluster_ids if ale is not None else None
     votes = count_votes(studies)
     convergence = convergence_table(
         studies, votes=votes, clusters=cluster_table, cluster_volume=cluster_volume
@@ -506,8 +516,8 @@ def _regions_step(selection: Selection, clusters_folder: Path | None, out: Path)
         "n_convergence_rows": len(convergence),
         "n_pooled_effects": int(pooled.sum()),
         "n_exclusions": len(exclusions),
-        "clusters_from": clusters_folder.name if clusters_folder is not None else None,
-    }
+        "clusters_from": "ale" if ale is not None else None,
+    }, convergence
 
 
 # --- loading -------------------------------------------------------------------------------
