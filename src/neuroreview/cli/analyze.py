@@ -17,7 +17,7 @@ import typer
 from rich.table import Table
 
 from neuroreview.cli.common import DEFAULT_JOBS, DbOption, JobsOption, console, friendly_errors
-from neuroreview.cli.corpus import (
+from neuroreview.cli.options import (
     ImportFormat,
     ModalityOption,
     PopulationOption,

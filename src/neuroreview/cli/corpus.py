@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
-from enum import Enum, StrEnum
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -13,54 +12,38 @@ import typer
 from rich.table import Table
 
 from neuroreview.cli.common import DbOption, console, error_console, friendly_errors
+from neuroreview.cli.options import (
+    DirectionOption,
+    ImportFormat,
+    ModalityOption,
+    PopulationOption,
+    SpaceOption,
+    YearFromOption,
+    YearOption,
+    YearToOption,
+)
 from neuroreview.errors import InputError
-from neuroreview.io.dispatch import InputFormat
-from neuroreview.model import Direction, Modality, Population
+from neuroreview.io.export import (
+    EXPORT_FORMATS,
+    ExportSummary,
+    check_streamable,
+    count,
+    export_studies,
+)
+from neuroreview.model import Space
 from neuroreview.store import DEFAULT_DATABASE, Repository, StudyFilter
 
 if TYPE_CHECKING:
     from neuroreview.io.sleuth import SleuthLeftOut
-    from neuroreview.model import Study
 
 
-def choices(enum: type[Enum]) -> str:
-    """Every value of ``enum`` for a --help text, so no choice is hidden behind an ellipsis."""
-    return ", ".join(member.value for member in enum)
-
-
-#: The readers ``import`` and ``analyze`` offer (declared once, in ``io.dispatch``).
-ImportFormat = InputFormat
-
-
-class ExportFormat(StrEnum):
-    sleuth = "sleuth"
-    nimads = "nimads"
-    nimare_dataset = "nimare-dataset"
-    csv = "csv"
-    tsv = "tsv"
+#: The formats ``export`` offers, as the writers in ``io.export`` declare them.
+ExportFormat = StrEnum("ExportFormat", {key.replace("-", "_"): key for key in EXPORT_FORMATS})
 
 
 class SpaceChoice(StrEnum):
     mni = "mni"
     tal = "tal"
-
-
-PopulationOption = Annotated[
-    str | None, typer.Option(help=f"Only this population: {choices(Population)}.")
-]
-ModalityOption = Annotated[
-    str | None, typer.Option(help=f"Only this modality: {choices(Modality)}.")
-]
-DirectionOption = Annotated[
-    str | None,
-    typer.Option(
-        help=f"Studies with an analysis or finding in this direction: {choices(Direction)}."
-    ),
-]
-SpaceOption = Annotated[str | None, typer.Option(help="Studies with an analysis in MNI or TAL.")]
-YearFromOption = Annotated[int | None, typer.Option("--year-from", help="First year included.")]
-YearToOption = Annotated[int | None, typer.Option("--year-to", help="Last year included.")]
-YearOption = Annotated[int | None, typer.Option("--year", help="Only this publication year.")]
 
 
 def _filter(population, modality, direction, space, year, year_from, year_to) -> StudyFilter:
@@ -192,7 +175,8 @@ def export(
     `--out -` writes the file to standard output and the summary of what was written to
     standard error. Studies Sleuth cannot hold are left out and listed with the reason.
     """
-    _check_destination(fmt, out)
+    if _is_stdout(out):
+        check_streamable(fmt.value)  # before the store is read: a folder cannot be a stream
     if not _is_stdout(out) and out.exists() and not force:
         raise InputError(f"--out {out} already exists; use --force to replace it")
     study_filter = _filter(population, modality, direction, None, year, year_from, year_to)
@@ -200,110 +184,21 @@ def export(
         studies = repository.list_studies(study_filter)
     if not studies:
         raise InputError(_no_match(study_filter))
-    summary = write_studies(studies, fmt, out, space)
+    target = Space.parse(space.value) if space else None
+    summary, text = export_studies(studies, fmt.value, None if _is_stdout(out) else out, target)
+    if text is not None:
+        typer.echo(text, nl=False)
     _print_summary(summary, fmt, out)
 
 
-#: Decimals kept for coordinates converted to another space: 0.01 mm is far below a 2 mm voxel
-#: and the transforms' own accuracy, and hides float noise such as 17.322400000000002.
-CONVERTED_DECIMALS = 2
 #: Left-out studies listed one per line; the rest are counted by reason.
 MAX_LEFT_OUT_LISTED = 10
 #: What `--out` takes for standard output.
 STDOUT = "-"
 
 
-@dataclass(frozen=True)
-class ExportSummary:
-    """What an export wrote: the counts printed are those of the file, not of the selection."""
-
-    n_studies: int
-    contents: str
-    destination: str
-    left_out: tuple[SleuthLeftOut, ...] = ()
-
-
-def write_studies(
-    studies: Sequence[Study], fmt: ExportFormat, out: Path, space: SpaceChoice | None = None
-) -> ExportSummary:
-    """Write with the format's writer, to standard output for `-`; returns what was written.
-
-    Only Sleuth can leave studies out (it holds coordinates only); the other formats hold every
-    study, so their counts are those of ``studies``.
-    """
-    _check_destination(fmt, out)
-    if fmt is ExportFormat.sleuth:
-        return _export_sleuth(studies, out, space)
-    if fmt in (ExportFormat.csv, ExportFormat.tsv):
-        from neuroreview.io.tables import write_tables
-
-        write_tables(studies, out, fmt=fmt.value)
-    else:
-        _export_json(studies, fmt, out)
-    return ExportSummary(len(studies), _contents(studies), _destination(out))
-
-
-def _export_sleuth(studies: Sequence[Study], out: Path, space: SpaceChoice | None) -> ExportSummary:
-    """Write what Sleuth can hold; refuse when that is nothing rather than write an empty file."""
-    from neuroreview.io.sleuth import render_sleuth, sleuth_writable, write_sleuth
-    from neuroreview.model import Space
-
-    writable, left_out = sleuth_writable(studies)
-    if not writable:
-        raise InputError(_nothing_for_sleuth(len(studies), left_out))
-    target = Space.parse(space.value) if space else None
-    if target is None:
-        _check_one_space(writable)
-    if _is_stdout(out):
-        text, result = render_sleuth(writable, space=target, decimals=CONVERTED_DECIMALS)
-        typer.echo(text, nl=False)
-    else:
-        result = write_sleuth(writable, out, space=target, decimals=CONVERTED_DECIMALS)
-    experiments = _count(result.n_experiments, "experiment")
-    return ExportSummary(len(writable), experiments, _destination(out), tuple(left_out))
-
-
-def _export_json(studies: Sequence[Study], fmt: ExportFormat, out: Path) -> None:
-    from neuroreview.io import nimare_json
-
-    if fmt is ExportFormat.nimads:
-        write, render = nimare_json.write_nimads, nimare_json.format_nimads
-    else:
-        write, render = nimare_json.write_nimare_dataset, nimare_json.format_nimare_dataset
-    if _is_stdout(out):
-        typer.echo(render(studies), nl=False)
-    else:
-        write(studies, out)
-
-
 def _is_stdout(out: Path) -> bool:
     return str(out) == STDOUT
-
-
-def _destination(out: Path) -> str:
-    return "standard output" if _is_stdout(out) else str(out)
-
-
-def _check_destination(fmt: ExportFormat, out: Path) -> None:
-    """Refuse `--out -` for tables before reading the store: a folder cannot be a stream."""
-    if _is_stdout(out) and fmt in (ExportFormat.csv, ExportFormat.tsv):
-        raise InputError(
-            f"--out - cannot be used with --format {fmt.value}: it writes a folder of three "
-            "tables; give --out a folder name"
-        )
-
-
-def _check_one_space(studies: Sequence[Study]) -> None:
-    """A Sleuth file holds one space; name the option that converts, not the Python argument."""
-    counts = Counter(analysis.space.value for study in studies for analysis in study.analyses)
-    if len(counts) > 1:
-        found = ", ".join(
-            f"{space}: {_count(n, 'analysis', 'analyses')}" for space, n in sorted(counts.items())
-        )
-        raise InputError(
-            f"the analyses to export are in mixed spaces ({found}) but a Sleuth file holds one; "
-            "add --space mni or --space tal to convert them (Lancaster pooled transform)"
-        )
 
 
 def _no_match(study_filter: StudyFilter) -> str:
@@ -312,41 +207,8 @@ def _no_match(study_filter: StudyFilter) -> str:
     return "nothing to export: no stored study matches the filters"
 
 
-def _nothing_for_sleuth(n_matching: int, left_out: Sequence[SleuthLeftOut]) -> str:
-    """Why every matching study was left out, so the user knows whether another format helps."""
-    from neuroreview.io.sleuth import NO_COORDINATES
-
-    verb = "matches" if n_matching == 1 else "match"
-    matching = f"{_count(n_matching, 'study', 'studies')} {verb}"
-    reasons = Counter(item.reason for item in left_out)
-    if set(reasons) == {NO_COORDINATES}:
-        return (
-            f"nothing to export: {matching}, none has coordinates (Sleuth holds coordinates only)"
-        )
-    found = ", ".join(f"{reason}: {n}" for reason, n in reasons.most_common())
-    return f"nothing to export: {matching}, none can be written to Sleuth ({found})"
-
-
-def _contents(studies: Sequence[Study]) -> str:
-    """Counts worded as `import` words them, so an export and its re-import can be compared."""
-    n_analyses = sum(len(s.analyses) for s in studies)
-    n_foci = sum(s.n_foci for s in studies)
-    n_findings = sum(len(s.region_findings) for s in studies)
-    return ", ".join(
-        [
-            _count(n_analyses, "analysis", "analyses"),
-            _count(n_foci, "focus", "foci"),
-            _count(n_findings, "region finding"),
-        ]
-    )
-
-
-def _count(n: int, singular: str, plural: str | None = None) -> str:
-    return f"{n} {singular if n == 1 else plural or singular + 's'}"
-
-
 def _summary_lines(summary: ExportSummary, fmt: ExportFormat) -> list[str]:
-    studies = _count(summary.n_studies, "study", "studies")
+    studies = count(summary.n_studies, "study", "studies")
     head = f"exported {studies} ({summary.contents}) as {fmt.value} to {summary.destination}"
     return [head, *_left_out_lines(summary.left_out)]
 
