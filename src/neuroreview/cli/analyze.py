@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from neuroreview.cli.common import DEFAULT_JOBS, DbOption, JobsOption, console, friendly_errors
+from neuroreview.cli.analyze_summary import print_analysis
+from neuroreview.cli.common import DEFAULT_JOBS, DbOption, JobsOption, friendly_errors
 from neuroreview.cli.options import (
     ImportFormat,
     ModalityOption,
@@ -36,8 +36,6 @@ from neuroreview.pipeline.analysis import (
     read_store,
 )
 from neuroreview.pipeline.meta_analysis import (
-    CLUSTERS,
-    RECORD,
     Settings,
     Timer,
     analysis_record,
@@ -49,7 +47,7 @@ from neuroreview.pipeline.meta_analysis import (
 from neuroreview.store import DEFAULT_DATABASE
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 
 DEFAULT_OUT = Path("neuroreview-analysis")
@@ -238,45 +236,4 @@ def analyze(
     }
     record = analysis_record(outcome, settings, coordinates, studies, inputs_record, imputation)
     publish(target, force, lambda folder: write_folder(folder, outcome, record, timer))
-    _print_summary(record, outcome.clusters, out)
-
-
-# --- output --------------------------------------------------------------------------------
-
-
-def _print_summary(record: dict[str, Any], clusters: pd.DataFrame, out: Path) -> None:
-    fwe = record["fwe"]
-    iterations = f", {fwe['n_iters_run']} Monte Carlo iterations" if fwe else ", no FWE"
-    console.print(
-        f"[bold]{record['method'].upper()}[/bold] on {record['n_experiments']} experiments "
-        f"({record['n_foci']} foci){iterations}"
-    )
-    imputation = record.get("sample_size_imputation")
-    if imputation and imputation["n_imputed"]:
-        console.print(imputation["description"], markup=False, highlight=False)
-        for row in imputation["sensitivity"]:
-            console.print(
-                f"  N = {row['imputed_n']:g} ({row['scenario']}): {row['n_clusters']} clusters, "
-                f"{row['imputed_clusters_kept']} imputed-N clusters kept, "
-                f"Dice {row['dice_with_imputed']:.2f}",
-                markup=False,
-                highlight=False,
-            )
-    main = clusters[~clusters["subpeak"]]
-    if fwe:
-        alpha = record["clusters"]["alpha"]
-        console.print(f"{len(main)} clusters survive cluster-level FWE p < {alpha:g}")
-    else:
-        console.print(f"{len(main)} clusters at the uncorrected cluster-forming threshold")
-    if len(main):
-        table = Table()
-        columns = ["cluster", "voxels", "mm3", "x", "y", "z", "peak z"] + (["p FWE"] if fwe else [])
-        for column in columns:
-            table.add_column(column, justify="right")
-        table.add_column("AAL3 label at peak")
-        for row in main.itertuples():
-            cells = [row.cluster_id, row.size_voxels, row.size_mm3, row.x, row.y, row.z]
-            cells = [f"{c:g}" for c in cells] + [f"{row.peak_stat:.2f}"]
-            table.add_row(*cells, *([f"{row.p_corrected:.4g}"] if fwe else []), row.label)
-        console.print(table)
-    console.print(f"results written to {out}/ ({len(record['maps'])} maps, {CLUSTERS}, {RECORD})")
+    print_analysis(record, outcome.clusters, out)

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from neuroreview.errors import InputError
+from neuroreview.errors import InputError, NeuroreviewError
 from neuroreview.model import Exposure
 
 DEFAULT_OUT = Path("neuroreview-out")
@@ -76,6 +76,29 @@ class ReviewConfig(BaseModel):
             first = error.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "review"
             raise InputError(f"{where}: {first['msg']}", source=path) from None
+
+    @classmethod
+    def from_options(cls, path: Path | None, options: dict[str, Any]) -> ReviewConfig:
+        """The TOML file's settings (or the defaults), overridden by the options given (None:
+        not given); errors name the command-line option (``--include-exposure: ...``)."""
+        base = cls.from_toml(path) if path is not None else cls()
+        given = {k: v for k, v in options.items() if v is not None}
+        # A corpus or store given here replaces the file's source, whichever it was.
+        if options.get("corpus"):
+            given["db"] = None
+        elif options.get("db"):
+            given["corpus"] = ()
+        try:
+            return cls.model_validate(base.model_dump() | given)
+        except ValidationError as error:
+            first = error.errors()[0]
+            name = "--" + str(first["loc"][0]).replace("_", "-") if first["loc"] else "--config"
+            if first["type"] == "greater_than_equal":
+                limit = first["ctx"]["ge"]
+                message = f"{name} must be at least {limit}, got {first['input']}"
+            else:
+                message = f"{name}: {first['msg'].removeprefix('Value error, ')}"
+            raise NeuroreviewError(message) from None
 
     def to_toml(self) -> str:
         """The configuration as ``[review]`` TOML; paths absolute, so it works from anywhere."""
