@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from neuroreview.cli.analyze_summary import print_analysis
-from neuroreview.cli.common import DEFAULT_JOBS, DbOption, JobsOption, friendly_errors
+from neuroreview.cli.common import DbOption, JobsOption, friendly_errors
 from neuroreview.cli.options import (
     ImportFormat,
     ModalityOption,
@@ -35,6 +35,7 @@ from neuroreview.pipeline.analysis import (
     read_files,
     read_store,
 )
+from neuroreview.pipeline.config import DEFAULT_JOBS
 from neuroreview.pipeline.meta_analysis import (
     Settings,
     Timer,

@@ -26,10 +26,6 @@ DbOption = Annotated[
     ),
 ]
 
-#: Monte Carlo threads unless --jobs says otherwise: two, for the 2-core machines the budget is
-#: set on. Threads start at once (a process pool cost more than it saved at 1,000 iterations)
-#: and every count gives the same bytes.
-DEFAULT_JOBS = 2
 
 JobsOption = Annotated[
     int,

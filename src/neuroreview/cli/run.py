@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from neuroreview.cli.common import DEFAULT_JOBS, console, friendly_errors
+from neuroreview.cli.common import console, friendly_errors
 from neuroreview.cli.run_summary import print_corpus, print_steps
 from neuroreview.errors import NeuroreviewError
 from neuroreview.io.layout import (
@@ -23,7 +23,7 @@ from neuroreview.io.layout import (
     RUN_CONFIG,
     RUN_RECORD,
 )
-from neuroreview.pipeline.config import ReviewConfig
+from neuroreview.pipeline.config import DEFAULT_JOBS, ReviewConfig
 from neuroreview.pipeline.review import (
     check_out,
     is_run_folder,
