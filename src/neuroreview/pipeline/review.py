@@ -132,11 +132,8 @@ def run_review(
         document["attribution"] = _attribution(studies)
         if document["attribution"] is None:
             del document["attribution"]
-        # The report reads the summary from disk like `neuroreview report` does; the summary is
-        # written again once the report step is recorded in it.
-        _write_json(stage / RUN_RECORD, document)
         with record.step("report"):
-            record.steps["report"].update(_report_step(stage, target.name))
+            record.steps["report"].update(_report_step(stage, target.name, document))
         document["timings_s"] = {name: step.get("seconds") for name, step in record.steps.items()}
         _write_json(stage / RUN_RECORD, document)
         atomic_write_text(stage / CONFIG_FILE, config.to_toml())
@@ -461,12 +458,14 @@ def _decode_step(
     return decode_step(out, analyses, convergence, REGIONS_FOLDER)
 
 
-def _report_step(out: Path, name: str) -> dict[str, Any]:
+def _report_step(out: Path, name: str, document: dict[str, Any]) -> dict[str, Any]:
     """report.html from the files just written, so it shows exactly what the folder holds;
     ``name`` is the folder's final name (it is built under a hidden one)."""
     from neuroreview.report.build import PROVENANCE, build_report
 
-    report = build_report(out, folder_name=name)
+    # The summary as summary.json will hold it (JSON values), before the report step is in it.
+    summary = json.loads(json.dumps(document, allow_nan=False))
+    report = build_report(out, folder_name=name, summary=summary)
     return {"file": report.name, "folder": REPORT_FOLDER, "provenance": PROVENANCE}
 
 

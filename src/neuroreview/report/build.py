@@ -122,13 +122,18 @@ def _provenance(context: Context, written: list[Path], report: Path) -> dict[str
 
 
 def build_report(
-    out: str | Path, decoding: list[Decoded] | None = None, folder_name: str | None = None
+    out: str | Path,
+    decoding: list[Decoded] | None = None,
+    folder_name: str | None = None,
+    summary: dict[str, Any] | None = None,
 ) -> Path:
     """Write ``out/report.html`` (and its figures, tables and provenance) from a run's folder.
 
     ``decoding`` is the functional interpretation of clusters and regions (ranked term tables);
     the section appears only when it is given. ``folder_name`` is the name the report gives
     the folder (default: its own), for a folder built under a hidden name and renamed after.
+    ``summary`` is the run's summary when the caller holds it (``run_review``, before it writes
+    ``summary.json``); by default it is read from the folder.
     Returns the report's path.
     """
     from neuroreview.io.atomic import atomic_write_text
@@ -142,7 +147,7 @@ def build_report(
         question,
     )
 
-    context = load_context(Path(out), decoding)
+    context = load_context(Path(out), decoding, summary)
     out = context.out
     exclusions_by_reason = exclusion_counts(context.exclusions)
     overview = decoding_overview(context.decoding)

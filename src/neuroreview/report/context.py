@@ -390,12 +390,15 @@ def votes_by_population(convergence: Table, studies: list[dict[str, str]]) -> Ta
     return Table(POPULATION_TABLE, ["region", "direction", "population", "studies"], rows)
 
 
-def load_context(out: Path, decoding: list[Decoded] | None = None) -> Context:
+def load_context(
+    out: Path, decoding: list[Decoded] | None = None, summary: dict[str, Any] | None = None
+) -> Context:
     """Read the output folder ``out`` of ``neuroreview run``; errors name the missing file."""
     out = Path(out)
     if not out.is_dir():
         raise InputError("no such folder; run `neuroreview run` first", source=out)
-    summary = read_json(out / SUMMARY)
+    if summary is None:
+        summary = read_json(out / SUMMARY)
     if "steps" not in summary or "select" not in summary.get("steps", {}):
         raise InputError("not a `neuroreview run` summary (no steps)", source=out / SUMMARY)
     crosstab = read_tsv(out, CROSSTAB)
