@@ -125,3 +125,11 @@ def test_a_missing_config_file_is_one_line(tmp_path):
         result.output.strip()
         == f"error: {tmp_path / 'none.toml'}: cannot read: No such file or directory"
     )
+
+
+def test_a_store_password_is_never_written_into_the_folder():
+    config = ReviewConfig(db="postgresql+psycopg://me:secret@localhost/reviews")
+    text = config.to_toml()
+    assert "secret" not in text
+    assert 'db = "postgresql+psycopg://me:***@localhost/reviews"' in text
+    assert 'db = "review.db"' in ReviewConfig(db="review.db").to_toml()

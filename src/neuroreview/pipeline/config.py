@@ -110,7 +110,7 @@ class ReviewConfig(BaseModel):
             files = ", ".join(_quote(str(p.expanduser().absolute())) for p in self.corpus)
             lines.append(f"corpus = [{files}]")
         if self.db:
-            lines.append(f"db = {_quote(self.db)}")
+            lines.append(f"db = {_quote(_without_password(self.db))}")
         lines.append(f"out = {_quote(str(self.out.expanduser().absolute()))}")
         lines += [
             f"iterations = {self.iterations}",
@@ -122,6 +122,15 @@ class ReviewConfig(BaseModel):
             f"min_experiments = {self.min_experiments}",
         ]
         return "\n".join(lines) + "\n"
+
+
+def _without_password(db: str) -> str:
+    """A store URL as it may be written into an output folder: the password replaced by ***."""
+    if "://" not in db:
+        return db
+    from sqlalchemy.engine import make_url
+
+    return make_url(db).render_as_string(hide_password=True)
 
 
 def _relative_to(base: Path, value: str) -> Path:
