@@ -6,7 +6,7 @@ returns never writes half of a batch.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from pathlib import Path
 
@@ -60,6 +60,57 @@ def _neurosynth_pair(paths: list[Path]) -> tuple[Path, Path]:
     return coordinates[0], metadata[0]
 
 
+#: One batch of studies read: where from (for errors), the studies, the file(s) to name when
+#: there are none.
+Batch = tuple[str, list[Study], list[Path]]
+
+
+def _each(read: Callable[[Path], list[Study]]) -> Callable[[list[Path]], list[Batch]]:
+    """A reader of one file per batch (Sleuth, NiMARE JSON)."""
+
+    def batches(paths: list[Path]) -> list[Batch]:
+        return [(str(path), read(path), [path]) for path in paths]
+
+    return batches
+
+
+def _sleuth(path: Path) -> list[Study]:
+    from neuroreview.io.sleuth import read_sleuth
+
+    return read_sleuth(path)
+
+
+def _nimare(path: Path) -> list[Study]:
+    from neuroreview.io.nimare_json import read_nimare_json
+
+    return read_nimare_json(path)
+
+
+def _tables(paths: list[Path]) -> list[Batch]:
+    """The tables of one call are joined into the same studies: one batch."""
+    from neuroreview.io.tables import read_tables
+
+    return [(", ".join(map(str, paths)), read_tables(paths), paths)]
+
+
+def _neurosynth(paths: list[Path]) -> list[Batch]:
+    from neuroreview.io.neurosynth import read_neurosynth
+
+    coordinates, metadata = _neurosynth_pair(paths)
+    # The metadata file lists the studies, so it is the one to name when there are none.
+    return [(str(coordinates), read_neurosynth(coordinates, metadata).to_studies(), [metadata])]
+
+
+#: Every format's reader, in the order a mixed call reads them; ``detect_format`` picks one per
+#: file when the format is ``auto``.
+READERS: dict[InputFormat, Callable[[list[Path]], list[Batch]]] = {
+    InputFormat.SLEUTH: _each(_sleuth),
+    InputFormat.NIMARE: _each(_nimare),
+    InputFormat.TABLES: _tables,
+    InputFormat.NEUROSYNTH: _neurosynth,
+}
+
+
 def read_inputs(
     paths: Sequence[str | Path], fmt: InputFormat | str = InputFormat.AUTO
 ) -> list[Study]:
@@ -68,31 +119,19 @@ def read_inputs(
     A file (or the tables of one call, together) that yields no study is an error: importing
     "0 studies" with success is almost always a wrong or truncated file.
     """
-    from neuroreview.io.neurosynth import read_neurosynth
-    from neuroreview.io.nimare_json import read_nimare_json
-    from neuroreview.io.sleuth import read_sleuth
-    from neuroreview.io.tables import read_tables
-
     fmt = InputFormat(fmt)
     groups: dict[InputFormat, list[Path]] = {}
     for raw in paths:
         path = Path(raw)
         kind = detect_format(path) if fmt is InputFormat.AUTO else fmt
         groups.setdefault(kind, []).append(path)
-
     batches: list[tuple[str, list[Study]]] = []
-    for path in groups.get(InputFormat.SLEUTH, []):
-        batches.append((str(path), _some_studies(read_sleuth(path), [path])))
-    for path in groups.get(InputFormat.NIMARE, []):
-        batches.append((str(path), _some_studies(read_nimare_json(path), [path])))
-    if groups.get(InputFormat.TABLES):
-        tables = groups[InputFormat.TABLES]
-        batches.append((", ".join(map(str, tables)), _some_studies(read_tables(tables), tables)))
-    if groups.get(InputFormat.NEUROSYNTH):
-        coordinates, metadata = _neurosynth_pair(groups[InputFormat.NEUROSYNTH])
-        # The metadata file lists the studies, so it is the one to name when there are none.
-        studies = read_neurosynth(coordinates, metadata).to_studies()
-        batches.append((str(coordinates), _some_studies(studies, [metadata])))
+    for kind, read in READERS.items():
+        if groups.get(kind):
+            batches += [
+                (source, _some_studies(studies, named))
+                for source, studies, named in read(groups[kind])
+            ]
     return _concatenate_unique(batches)
 
 
