@@ -19,6 +19,7 @@ from neuroreview.cli.analyze_summary import print_analysis
 from neuroreview.cli.common import DbOption, JobsOption, friendly_errors
 from neuroreview.cli.options import (
     ImportFormat,
+    InputFilesArgument,
     ModalityOption,
     PopulationOption,
     YearFromOption,
@@ -56,13 +57,7 @@ DEFAULT_OUT = Path("neuroreview-analysis")
 
 @friendly_errors
 def analyze(
-    inputs: Annotated[
-        list[Path] | None,
-        typer.Argument(
-            help="Sleuth .txt, NiMARE .json or .csv/.tsv table files; none: the studies in --db.",
-            show_default=False,
-        ),
-    ] = None,
+    inputs: InputFilesArgument = None,
     method: Annotated[
         str, typer.Option(metavar="ale|mkda|kda", help="ALE, MKDA density or KDA.")
     ] = "ale",

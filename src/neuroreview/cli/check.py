@@ -14,6 +14,7 @@ import typer
 from rich.table import Table
 
 from neuroreview.cli.common import DbOption, console, friendly_errors
+from neuroreview.cli.options import InputFilesArgument
 from neuroreview.errors import NeuroreviewError
 from neuroreview.store import DEFAULT_DATABASE
 
@@ -23,13 +24,7 @@ COLUMNS = ("study_id", "analysis_id", "focus", "x", "y", "z", "space", "reason",
 
 @friendly_errors
 def check(
-    inputs: Annotated[
-        list[Path] | None,
-        typer.Argument(
-            help="Sleuth .txt, NiMARE .json or .csv/.tsv table files; none: the studies in --db.",
-            show_default=False,
-        ),
-    ] = None,
+    inputs: InputFilesArgument = None,
     db: DbOption = DEFAULT_DATABASE,
     builtin: Annotated[
         bool, typer.Option("--builtin", help="Check the built-in ketamine corpus.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -36,3 +37,13 @@ SpaceOption = Annotated[str | None, typer.Option(help="Studies with an analysis 
 YearFromOption = Annotated[int | None, typer.Option("--year-from", help="First year included.")]
 YearToOption = Annotated[int | None, typer.Option("--year-to", help="Last year included.")]
 YearOption = Annotated[int | None, typer.Option("--year", help="Only this publication year.")]
+
+
+#: The files ``analyze`` and ``check`` read; with none, the studies in --db.
+InputFilesArgument = Annotated[
+    list[Path] | None,
+    typer.Argument(
+        help="Sleuth .txt, NiMARE .json or .csv/.tsv table files; none: the studies in --db.",
+        show_default=False,
+    ),
+]

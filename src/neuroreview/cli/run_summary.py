@@ -12,7 +12,7 @@ from neuroreview.pipeline.review import CBMA_METHODS, LABELS, ReviewResult
 
 
 def print_corpus(summary, origin: str) -> None:
-    console.print(
+    _say(
         f"[bold]{summary.n_studies} studies[/bold] from {origin}: "
         f"{summary.n_coordinate_studies} with coordinates ({summary.n_analyses} analyses, "
         f"{summary.n_foci} foci), {summary.n_region_studies} with region findings "
@@ -41,9 +41,7 @@ def print_steps(record: ReviewResult, out: Path) -> None:
             f"; {select['n_analyses_unknown_space']} analyses in an unknown space dropped"
             if select["n_analyses_unknown_space"]
             else ""
-        ),
-        markup=False,
-        highlight=False,
+        )
     )
     for method in CBMA_METHODS:
         step = record.steps[method]
@@ -70,7 +68,7 @@ def print_steps(record: ReviewResult, out: Path) -> None:
                 )
                 + f" -> {out / step['folder']}/"
             )
-        console.print(line, markup=False, highlight=False)
+        _say(line)
     questions = record.steps.get("questions")
     for question in (questions or {}).get("questions", []):
         parts = "; ".join(
@@ -88,11 +86,9 @@ def print_steps(record: ReviewResult, out: Path) -> None:
             )
             for part in question["parts"]
         )
-        console.print(
+        _say(
             f"question {question['title']}: {parts} (minimum {questions['minimum']} "
-            f"experiments) -> {out / QUESTIONS_FOLDER}/",
-            markup=False,
-            highlight=False,
+            f"experiments) -> {out / QUESTIONS_FOLDER}/"
         )
     regions = record.steps["regions"]
     clusters = (
@@ -100,28 +96,27 @@ def print_steps(record: ReviewResult, out: Path) -> None:
         if regions["clusters_from"]
         else ", without clusters (no ALE)"
     )
-    console.print(
+    _say(
         f"regions: {regions['n_studies']} studies, {regions['n_regions_voted']} regions voted, "
         f"{regions['n_pooled_effects']} pooled effects{clusters}; {regions['n_exclusions']} "
-        f"excluded -> {out / REGIONS_FOLDER}/",
-        markup=False,
-        highlight=False,
+        f"excluded -> {out / REGIONS_FOLDER}/"
     )
     decode = record.steps.get("decode")
     if decode is not None:
-        console.print(
+        _say(
             f"decoding: {decode['n_maps']} maps, {decode['n_clusters']} clusters and "
             f"{decode['n_regions']} converging regions against {decode['topics']}"
             + (f"; {decode['n_not_decoded']} not decoded" if decode["n_not_decoded"] else "")
-            + f" -> {out / decode['folder']}/",
-            markup=False,
-            highlight=False,
+            + f" -> {out / decode['folder']}/"
         )
     report = record.steps.get("report")
     if report is not None:
-        console.print(
+        _say(
             f"report: {out / report['file']} (figures and tables in {out / report['folder']}/, "
-            f"provenance in {out / report['provenance']})",
-            markup=False,
-            highlight=False,
+            f"provenance in {out / report['provenance']})"
         )
+
+
+def _say(text: str) -> None:
+    """One plain line: file paths and ids are not Rich markup."""
+    console.print(text, markup=False, highlight=False)

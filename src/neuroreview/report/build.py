@@ -25,6 +25,7 @@ from neuroreview.report.context import (
     decoding_overview,
     load_context,
 )
+from neuroreview.synthesis.claims import CLAIM_COLUMNS
 from neuroreview.synthesis.convergence import COLUMNS as CONVERGENCE_FILE_COLUMNS
 from neuroreview.versions import package_versions
 
@@ -39,18 +40,7 @@ REPORT_PACKAGES = ("nilearn", "matplotlib", "jinja2", "nibabel", "numpy")
 
 
 #: The columns of the claims and questions tables the report shows (the files hold more).
-CLAIM_VIEW = [
-    "claim",
-    "statement",
-    "claimed_direction",
-    "n_for",
-    "n_against",
-    "n_unknown",
-    "for",
-    "against",
-    "unknown",
-    "not_drug_effects",
-]
+CLAIM_VIEW = [column for column in CLAIM_COLUMNS if column != "regions"]
 QUESTION_VIEW = [
     "title",
     "direction",
