@@ -283,10 +283,10 @@ def test_force_never_replaces_a_folder_that_is_not_an_analysis(sleuth_file, tmp_
 def test_a_failure_while_writing_leaves_no_folder(sleuth_file, tmp_path, monkeypatch) -> None:
     import neuroreview.io.maps as maps
 
-    def broken(table, path):
+    def broken(table):
         raise OSError("disk full")
 
-    monkeypatch.setattr(maps, "write_cluster_table", broken)
+    monkeypatch.setattr(maps, "cluster_table_tsv", broken)
     out = tmp_path / "broken"
     line = one_line_error(invoke("analyze", sleuth_file, "--no-fwe", "--out", out))
     assert line == "error: OSError: disk full (run with --debug for details)"

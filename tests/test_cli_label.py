@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
-
 import pytest
 from typer.testing import CliRunner
 
@@ -31,18 +29,23 @@ def test_subgenual_peak_names_its_label_and_region() -> None:
     assert lines[2].startswith("region: ")
 
 
-def test_region_is_a_dash_without_the_vocabulary(monkeypatch) -> None:
-    real_import = builtins.__import__
-
-    def no_regions(name, *args, **kwargs):
-        if name == "neuroreview.synthesis.regions":
-            raise ImportError(name)
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_regions)
-    result = invoke("2", "24", "-8")
+def test_region_is_a_dash_for_a_label_the_review_has_no_region_for() -> None:
+    result = invoke("-10", "14", "-14")
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[2] == "region: -"
+    assert result.output.splitlines() == [
+        "MNI (-10, 14, -14)",
+        "AAL3: Olfactory_L",
+        "region: -",
+    ]
+
+
+def test_an_unlabelled_point_has_no_region() -> None:
+    result = invoke("60", "60", "60", "--max-distance", "0")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[1:] == [
+        "AAL3: unlabelled (no label within 0 mm)",
+        "region: -",
+    ]
 
 
 def test_nearest_label_shows_its_distance() -> None:

@@ -320,7 +320,7 @@ def test_a_sleuth_corpus_is_analysed_although_it_records_no_exposure(tmp_path):
 
 
 def test_the_builtin_corpus_keeps_its_exposure_selection():
-    from neuroreview.pipeline.review import review_exposures
+    from neuroreview.pipeline.config import review_exposures
 
     assert review_exposures((), own_corpus=False) == (
         Exposure.SINGLE_DOSE,

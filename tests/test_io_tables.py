@@ -209,16 +209,16 @@ def test_write_then_read_gives_the_same_studies(tmp_path: Path, fmt: str) -> Non
 def test_write_is_all_or_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     old = write_tables(read_tables(FIXTURE_FILES), tmp_path)
     before = {p: p.read_bytes() for p in old}
-    real_write_rows = tables._write_rows
+    real_write_text = tables._write_text
     calls = []
 
     def failing(path, *args):
         calls.append(path)
         if len(calls) == 2:
             raise OSError("disk full")
-        real_write_rows(path, *args)
+        real_write_text(path, *args)
 
-    monkeypatch.setattr(tables, "_write_rows", failing)
+    monkeypatch.setattr(tables, "_write_text", failing)
     with pytest.raises(OSError, match="disk full"):
         write_tables([Study(id="new")], tmp_path)
 

@@ -15,6 +15,7 @@ from neuroreview.io.tables import write_tables
 from neuroreview.model import Exposure
 from neuroreview.pipeline.config import ReviewConfig
 from neuroreview.pipeline.review import ReviewResult, run_review
+from neuroreview.report.sentences import number
 
 sys.path.insert(0, str(Path(__file__).parent))
 from report_data import STUDIES  # noqa: E402
@@ -133,3 +134,33 @@ def test_a_store_password_is_never_written_into_the_folder():
     assert "secret" not in text
     assert 'db = "postgresql+psycopg://me:***@localhost/reviews"' in text
     assert 'db = "review.db"' in ReviewConfig(db="review.db").to_toml()
+
+
+def test_a_run_reads_back_nothing_it_wrote_and_pools_each_region_once(
+    corpus, tmp_path, monkeypatch
+):
+    """The report stage gets what the steps wrote from memory (RunFiles) and the pooled effects
+    from the region step: reading a run file from disk, or pooling twice, fails this run."""
+    from neuroreview.io.run_files import RunFiles
+    from neuroreview.synthesis import convergence
+
+    def read_from_disk(self, relative):
+        raise AssertionError(f"the run read back {relative}")
+
+    pooled = []
+    real_pool = convergence.pool_effects
+
+    def counted(effects, method="REML"):
+        pooled.append([e[0] for e in effects])
+        return real_pool(effects, method=method)
+
+    monkeypatch.setattr(RunFiles, "_need", read_from_disk)
+    monkeypatch.setattr(convergence, "pool_effects", counted)
+    config = ReviewConfig(corpus=tuple(corpus), out=tmp_path / "out", iterations=20, seed=1)
+    result = run_review(config)
+    assert len(pooled) == len(result.regions.pooled) == result.steps["regions"]["n_pooled_effects"]
+    assert list(result.regions.pooled) == [("sgacc", "glx")]
+    assert set(result.analyses) == {"ale", "mkda"}
+    report = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    estimate = result.regions.pooled["sgacc", "glx"].estimate
+    assert f"(diamond, REML; g = {number(estimate)})" in report

@@ -22,17 +22,10 @@ import pytest
 from typer.testing import CliRunner
 
 from neuroreview.cli.app import app
-from neuroreview.report import build as build_module
-from neuroreview.report.build import PROVENANCE, REPORT, build_report
-from neuroreview.report.context import (
-    Analysis,
-    Context,
-    Decoded,
-    Table,
-    corpus_facets,
-    decoding_overview,
-    load_context,
-)
+from neuroreview.io.run_files import RunFiles
+from neuroreview.pipeline.report_inputs import decoding_overview, gather, report_folder
+from neuroreview.report.build import PROVENANCE, REPORT
+from neuroreview.report.context import Analysis, Context, Decoded, Table
 from neuroreview.report.methods import REFERENCES, build_methods
 from neuroreview.report.render import display
 from neuroreview.report.sentences import (
@@ -43,6 +36,7 @@ from neuroreview.report.sentences import (
     number,
     region_sentences,
 )
+from neuroreview.synthesis.breakdowns import corpus_facets
 from neuroreview.synthesis.convergence import COLUMNS as CONVERGENCE_FILE_COLUMNS
 from report_data import builtin_run, synthetic_run
 
@@ -217,7 +211,8 @@ def test_figures_are_written_beside_the_report_as_png_and_svg(out):
 
 
 def test_study_forest_pools_the_effects_file_to_the_convergence_g(out):
-    """The per-region forest re-pools regions/effects.tsv; its diamond is convergence.tsv's g."""
+    """Rebuilt from a folder, the per-region forest pools regions/effects.tsv again (in the
+    pipeline, not the report); its diamond is convergence.tsv's g."""
     from neuroreview.synthesis.effects import pool_effects
 
     effects = pd.read_csv(out / "regions" / "effects.tsv", sep="\t")
@@ -230,6 +225,74 @@ def test_study_forest_pools_the_effects_file_to_the_convergence_g(out):
     assert pooled.estimate == pytest.approx(float(row["g"].iloc[0]), rel=1e-9)
     html = (out / REPORT).read_text(encoding="utf-8")
     assert f"(diamond, REML; g = {number(pooled.estimate)})" in html
+    context = gather(RunFiles(out))
+    assert list(context.pooled_effects) == [("sgacc", "glx")]
+    assert context.pooled_effects["sgacc", "glx"] == pooled
+
+
+def test_the_report_draws_the_pools_it_is_given_and_computes_none(out, tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    import neuroreview.synthesis.convergence as convergence
+    import neuroreview.synthesis.effects as effects
+    from neuroreview.report.build import build_report
+
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    context = gather(RunFiles(copy))
+    given = replace(context.pooled_effects["sgacc", "glx"], estimate=0.777)
+
+    def no_pooling(*args, **kwargs):
+        raise AssertionError("the report pooled effects")
+
+    monkeypatch.setattr(effects, "pool_effects", no_pooling)
+    monkeypatch.setattr(convergence, "pool_effects", no_pooling)
+    monkeypatch.setattr("neuroreview.report.figures.brain_figures", lambda *a: [])
+    build_report(replace(context, pooled_effects={("sgacc", "glx"): given}))
+    html = (copy / REPORT).read_text(encoding="utf-8")
+    assert "(diamond, REML; g = 0.777)" in html
+    build_report(replace(context, pooled_effects={}))
+    assert "forest_sgacc_glx" not in (copy / REPORT).read_text(encoding="utf-8")
+
+
+def test_every_registered_section_is_one_module_and_one_template():
+    from neuroreview.report.sections import ORDER, registered
+
+    sections = registered()
+    assert [s.key for s in sections] == list(ORDER)
+    assert len({s.title for s in sections}) == len(sections)
+    templates = SRC / "report" / "templates" / "sections"
+    assert sorted(p.stem.removesuffix(".html") for p in templates.glob("*.j2")) == sorted(ORDER)
+    for section in sections:
+        text = (templates / f"{section.key}.html.j2").read_text(encoding="utf-8")
+        assert f'<section id="{section.key}">' in text
+        assert "<h2>{{ shown.number }}. {{ shown.title }}</h2>" in text
+
+
+def test_sections_without_content_are_left_out_and_the_rest_renumbered(monkeypatch):
+    from neuroreview.report import sections
+
+    made = [
+        sections.Section("first", "First", lambda context, canvas: {"n": 1}),
+        sections.Section("empty", "Empty", lambda context, canvas: None),
+        sections.Section("last", "Last", lambda context, canvas: {"n": 3}),
+    ]
+    monkeypatch.setattr(sections, "registered", lambda: made)
+    shown = sections.lay_out(None, sections.Canvas(Path("."), "report"))  # type: ignore[arg-type]
+    assert [(s.key, s.number, s.values) for s in shown] == [
+        ("first", 1, {"n": 1}),
+        ("last", 2, {"n": 3}),
+    ]
+    assert shown[1].template == "sections/last.html.j2"
+
+
+def test_the_contents_list_every_section_shown_in_page_order(out):
+    html = (out / REPORT).read_text(encoding="utf-8")
+    nav = re.findall(r'<li><a href="#([a-z]+)">', html)
+    headings = re.findall(r'<section id="([a-z]+)">\s*<h2>(\d+)\. ', html)
+    assert nav == [key for key, _ in headings]
+    assert [int(number) for _, number in headings] == list(range(1, len(headings) + 1))
+    assert nav == ["summary", "cbma", "regions", "decoding", "screening", "methods", "provenance"]
 
 
 # --- sections ------------------------------------------------------------------------------
@@ -288,7 +351,7 @@ def test_no_decoding_section_without_decodings(out, tmp_path, monkeypatch):
     shutil.copytree(out, copy)
     monkeypatch.setattr("neuroreview.report.figures.brain_figures", lambda *a: [])
     shutil.rmtree(copy / "decode")
-    build_report(copy)
+    report_folder(copy)
     html = (copy / REPORT).read_text(encoding="utf-8")
     assert 'id="decoding"' not in html and "Functional decoding against" not in html
     assert "<h2>4. Screening</h2>" in html
@@ -318,7 +381,7 @@ def test_optional_sections_appear_when_their_inputs_exist(out, tmp_path, monkeyp
     )
     terms = pd.DataFrame({"term": ["reward", "emotion"], "z": [4.51234567, 3.2]})
     decoded = Decoded.from_frame("ALE cluster 1", terms, note="Neurosynth terms")
-    build_report(copy, decoding=[decoded])
+    report_folder(copy, decoding=[decoded])
     html = (copy / REPORT).read_text(encoding="utf-8")
     assert '<section id="decoding">' in html and "<h2>4. Functional interpretation</h2>" in html
     assert "<h2>5. Screening</h2>" in html
@@ -351,7 +414,7 @@ def test_optional_sections_appear_when_their_inputs_exist(out, tmp_path, monkeyp
 
 
 def test_methods_name_the_settings_and_give_full_references(out):
-    methods = build_methods(load_context(out))
+    methods = build_methods(gather(RunFiles(out)))
     text = " ".join(body for _, body in methods.paragraphs)
     assert "100 such null datasets were generated (seed 0)" in text
     assert "sphere of radius 10 mm" in text
@@ -456,16 +519,19 @@ def _context(convergence_rows: list[dict[str, str]]) -> Context:
         },
     }
     return Context(
-        Path("."),
-        summary,
-        empty,
-        empty,
-        [_analysis([], without=8)],
-        empty,
-        Table("regions/convergence.tsv", columns, rows),
-        empty,
-        empty,
-        [{"study_id": "s1", "drug": "ketamine"}],
+        out=Path("."),
+        summary=summary,
+        crosstab=empty,
+        analyses=[_analysis([], without=8)],
+        votes=empty,
+        convergence=Table("regions/convergence.tsv", columns, rows),
+        exclusions=empty,
+        studies=[{"study_id": "s1", "drug": "ketamine"}],
+        timing=empty,
+        facets=empty,
+        votes_by_population=empty,
+        exclusion_counts=empty,
+        decoding_overview=empty,
     )
 
 
@@ -634,9 +700,9 @@ def test_a_failed_build_leaves_the_previous_report_whole(out, tmp_path, monkeypa
     def fail(variables):
         raise RuntimeError("disk full while rendering")
 
-    monkeypatch.setattr("neuroreview.report.render.render", fail)
+    monkeypatch.setattr("neuroreview.report.build.render", fail)
     with pytest.raises(RuntimeError, match="disk full"):
-        build_module.build_report(copy)
+        report_folder(copy)
     assert (copy / REPORT).read_bytes() == before
     assert [p.name for p in copy.iterdir() if p.name.endswith(".tmp")] == []
 
@@ -776,7 +842,7 @@ def test_corpus_facets_count_every_combination_in_vocabulary_order():
         {"modality": "fmri_task", "population": "healthy", "timing": "before"},
         {"modality": "pet", "population": "", "timing": "unknown"},
     ]
-    table = corpus_facets(studies)
+    table = corpus_facets(studies, "report/studies_by_modality_population_timing.tsv")
     assert table.path == "report/studies_by_modality_population_timing.tsv"
     assert table.columns == ["modality", "population", "timing", "studies"]
     assert table.rows == [

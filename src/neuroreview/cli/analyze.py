@@ -9,9 +9,8 @@ Ctrl-C never leaves a half-written folder where the results are expected.
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -27,30 +26,10 @@ from neuroreview.cli.options import (
     YearToOption,
 )
 from neuroreview.cli.reporting import RichReporter
-from neuroreview.errors import NeuroreviewError
-from neuroreview.pipeline.analysis import (
-    checked,
-    flag_record,
-    impute_rule,
-    of_kinds,
-    read_files,
-    read_store,
-)
+from neuroreview.pipeline.analysis import AnalysisRequest, run_analysis
 from neuroreview.pipeline.config import DEFAULT_JOBS
-from neuroreview.pipeline.meta_analysis import (
-    Settings,
-    Timer,
-    analysis_record,
-    impute_and_perform,
-    publish,
-    writable_target,
-    write_folder,
-)
+from neuroreview.pipeline.meta_analysis import Settings
 from neuroreview.store import DEFAULT_DATABASE
-
-if TYPE_CHECKING:
-    pass
-
 
 DEFAULT_OUT = Path("neuroreview-analysis")
 
@@ -178,8 +157,6 @@ def analyze(
     ] = False,
 ) -> None:
     """Meta-analyse coordinates (ALE, MKDA or KDA) with Monte Carlo FWE; write maps and clusters."""
-    from neuroreview.cbma.experiments import ExperimentUnit, build_experiments
-
     settings = Settings(
         method=method.lower(),
         null_mask=null_mask.lower(),
@@ -196,12 +173,6 @@ def analyze(
         voxel_thresh=voxel_thresh,
         alpha=alpha,
     )
-    settings.check()
-    rule = impute_rule(impute_sample_size, settings)
-    if settings.fwe and settings.seed is None:
-        # A drawn seed is recorded in analysis.json, so even an unseeded analysis can be rerun.
-        settings.seed = secrets.randbelow(2**31)
-    target = writable_target(out, force)
     filters = {
         "--population": population,
         "--modality": modality,
@@ -212,24 +183,18 @@ def analyze(
         "--year-to": year_to,
         "--study": study,
     }
-    timer = Timer()
-    try:
-        unit = ExperimentUnit(experiment_unit.lower())
-    except ValueError:
-        raise NeuroreviewError(
-            f"--experiment-unit {experiment_unit!r}: choose group or analysis"
-        ) from None
-    with timer.step("read"):
-        loaded = read_files(inputs, fmt.value, filters) if inputs else read_store(db, filters)
-        studies, left_out = of_kinds(loaded.studies, kind)
-        flags = checked(studies, keep_outside_mask)
-        coordinates, pooling = build_experiments(studies, unit)
-    outcome, imputation = impute_and_perform(coordinates, settings, rule, timer, RichReporter())
-    inputs_record = loaded.record | {
-        "experiments": pooling.to_dict(),
-        "not_analysed": left_out,
-        "coordinate_flags_kept": [flag_record(f) for f in flags],
-    }
-    record = analysis_record(outcome, settings, coordinates, studies, inputs_record, imputation)
-    publish(target, force, lambda folder: write_folder(folder, outcome, record, timer))
+    request = AnalysisRequest(
+        settings=settings,
+        out=out,
+        force=force,
+        inputs=list(inputs or []),
+        fmt=fmt.value,
+        db=db,
+        filters=filters,
+        kinds=kind,
+        keep_outside_mask=keep_outside_mask,
+        experiment_unit=experiment_unit,
+        impute_sample_size=impute_sample_size,
+    )
+    record, outcome = run_analysis(request, RichReporter())
     print_analysis(record, outcome.clusters, out)

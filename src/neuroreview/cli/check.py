@@ -15,11 +15,7 @@ from rich.table import Table
 
 from neuroreview.cli.common import DbOption, console, friendly_errors
 from neuroreview.cli.options import InputFilesArgument
-from neuroreview.errors import NeuroreviewError
 from neuroreview.store import DEFAULT_DATABASE
-
-#: Columns of the TSV ``--out`` writes.
-COLUMNS = ("study_id", "analysis_id", "focus", "x", "y", "z", "space", "reason", "distance_mm")
 
 
 @friendly_errors
@@ -34,33 +30,12 @@ def check(
     ] = None,
 ) -> None:
     """Flag foci outside the brain, misparsed tables and repeated peaks; exit 1 if any must go."""
-    from neuroreview.cbma.checks import check_coordinates
+    from neuroreview.pipeline.checking import check_studies, load_studies, write_flags
 
-    studies = _studies(inputs, db, builtin)
-    flags = check_coordinates(studies)
+    studies = load_studies(inputs, db, builtin)
+    flags = check_studies(studies)
     if out is not None:
-        from neuroreview.io.atomic import atomic_write_text
-
-        if out.exists():
-            raise NeuroreviewError(f"--out {out} exists; choose a new file")
-        rows = ["\t".join(COLUMNS)] + [
-            "\t".join(
-                str(v)
-                for v in (
-                    f.study_id,
-                    f.analysis_id,
-                    f.focus_index + 1,
-                    f"{f.x:g}",
-                    f"{f.y:g}",
-                    f"{f.z:g}",
-                    f.space,
-                    f.reason.value,
-                    f"{f.distance_mm:g}",
-                )
-            )
-            for f in flags
-        ]
-        atomic_write_text(out, "\n".join(rows) + "\n")
+        write_flags(out, flags)
     n_foci = sum(s.n_foci for s in studies)
     leaving = [f for f in flags if f.leaves]
     console.print(
@@ -89,20 +64,3 @@ def check(
             console.print(f"... and {len(flags) - 50} more (--out FILE lists all)", markup=False)
     if leaving:
         raise typer.Exit(1)
-
-
-def _studies(inputs: list[Path] | None, db: str, builtin: bool) -> list:
-    if builtin and inputs:
-        raise NeuroreviewError("give either INPUT files or --builtin, not both")
-    if builtin:
-        from neuroreview.io.builtin import load_builtin_corpus
-
-        return load_builtin_corpus()
-    if inputs:
-        from neuroreview.io.dispatch import read_inputs
-
-        return read_inputs(inputs, "auto")
-    from neuroreview.store import Repository
-
-    with Repository(db, create=False) as repository:
-        return repository.list_studies()

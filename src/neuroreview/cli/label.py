@@ -36,19 +36,12 @@ def label(
     ] = 5.0,
 ) -> None:
     """Name a coordinate with the AAL3 atlas, or its nearest label, and its canonical region."""
-    from neuroreview.space import tal_to_mni
-    from neuroreview.space.atlas import label_point
+    from neuroreview.pipeline.labelling import label_coordinate
 
     xyz = _parse_coordinates(coordinates)
-    chosen = space.lower()
-    if chosen not in ("mni", "tal"):
-        raise NeuroreviewError(f"unknown space {space!r}; choose mni or tal")
-    if not max_distance >= 0:
-        raise NeuroreviewError(f"--max-distance must be 0 or more, got {max_distance:g}")
-    mni = tal_to_mni(xyz) if chosen == "tal" else xyz
-    found = label_point(mni, max_distance)
-    where = f"MNI ({_format(mni)})"
-    if chosen == "tal":
+    found = label_coordinate(xyz, space, max_distance)
+    where = f"MNI ({_format(found.mni)})"
+    if space.lower() == "tal":
         where = f"Talairach ({_format(xyz)}) = {where}"
     console.print(where, markup=False, highlight=False)
     if found.index == 0:
@@ -61,7 +54,7 @@ def label(
             markup=False,
             highlight=False,
         )
-    console.print(f"region: {_canonical(found.name) or '-'}", markup=False, highlight=False)
+    console.print(f"region: {found.region or '-'}", markup=False, highlight=False)
 
 
 def _parse_coordinates(values: list[str]) -> tuple[float, float, float]:
@@ -80,19 +73,6 @@ def _parse_coordinates(values: list[str]) -> tuple[float, float, float]:
             raise NeuroreviewError(f"{axis} coordinate {value!r} is not a finite number")
         numbers.append(number)
     return numbers[0], numbers[1], numbers[2]
-
-
-def _canonical(aal3_name: str) -> str | None:
-    """The review's canonical region for an AAL3 label as "name (id)", None where it has none.
-
-    Tolerates the region vocabulary being absent, so this command works before it is merged.
-    """
-    try:
-        from neuroreview.synthesis.regions import canonical_for_aal3
-    except ImportError:
-        return None
-    region = canonical_for_aal3(aal3_name)
-    return None if region is None else f"{region.name} ({region.id})"
 
 
 def _format(xyz: Iterable[float]) -> str:

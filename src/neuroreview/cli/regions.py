@@ -18,14 +18,11 @@ from rich.table import Table
 
 from neuroreview.cli.common import console, friendly_errors
 from neuroreview.errors import NeuroreviewError
-from neuroreview.io.region_tables import write_region_tables
-from neuroreview.store import DEFAULT_DATABASE, Repository
-from neuroreview.synthesis.tables import disagreement_table, exclusion_table
+from neuroreview.pipeline.regions import exclusions_file
+from neuroreview.store import DEFAULT_DATABASE
 
 if TYPE_CHECKING:
     import pandas as pd
-
-#: Separates study ids (and cluster ids) inside one TSV cell.
 
 
 class Facet(StrEnum):
@@ -90,49 +87,36 @@ def regions(
     ] = None,
 ) -> None:
     """Count studies per region and direction, pool effect sizes, and show both per region."""
-    from neuroreview.synthesis.convergence import (
-        collect_effects,
-        convergence_table,
-        effects_table,
+    from neuroreview.pipeline.regions import (
+        load_builtin,
+        load_store,
+        read_clusters,
+        synthesize_regions,
+        write_regions_folder,
     )
-    from neuroreview.synthesis.votes import count_votes
 
     # $NEUROREVIEW_DB is read here, not by the option, so that it never conflicts with --builtin.
     if builtin and db is not None:
         raise NeuroreviewError("give either --db or --builtin, not both")
     if builtin:
-        studies, origin = _load_builtin()
+        studies, origin = load_builtin()
     else:
-        studies, origin = _load_store(db or os.environ.get("NEUROREVIEW_DB") or DEFAULT_DATABASE)
+        studies, origin = load_store(db or os.environ.get("NEUROREVIEW_DB") or DEFAULT_DATABASE)
     facets = [f.value for f in by or ()]
     kinds = [k.value for k in kind] if kind else [Kind.drug_effect.value]
-    cluster_table = cluster_volume = None
-    if clusters is not None:
-        from neuroreview.io.maps import read_analysis_clusters
-
-        cluster_table, cluster_volume = read_analysis_clusters(clusters)
+    cluster_evidence = read_clusters(clusters) if clusters is not None else None
     with console.status(f"counting votes in {len(studies)} studies"):
-        unsplit = count_votes(studies, roll_up=roll_up, kinds=kinds)
-        votes = count_votes(studies, by=facets, roll_up=roll_up, kinds=kinds) if facets else unsplit
-        convergence = convergence_table(
-            studies, votes=unsplit, clusters=cluster_table, cluster_volume=cluster_volume
+        synthesis = synthesize_regions(
+            studies, by=facets, roll_up=roll_up, kinds=kinds, clusters=cluster_evidence
         )
-        effects = collect_effects(studies)
-    exclusions = exclusion_table(unsplit.exclusions, effects.exclusions)
     console.print(f"{len(studies)} studies from {origin}", markup=False, highlight=False)
-    console.print(_vote_table(votes.table, [*facets, "family"]))
-    console.print(_convergence_table(convergence))
-    disagreements = disagreement_table(unsplit.disagreements)
+    console.print(_vote_table(synthesis.votes, [*facets, "family"]))
+    console.print(_convergence_table(synthesis.convergence))
     if out is not None:
-        write_region_tables(
-            out, votes.table, convergence, exclusions, effects_table(effects), disagreements
-        )
-        console.print(
-            f"wrote votes.tsv, convergence.tsv, exclusions.tsv, effects.tsv and "
-            f"label_disagreements.tsv to {out}",
-            markup=False,
-        )
-    _print_exclusions(exclusions, out)
+        written = write_regions_folder(out, synthesis)
+        console.print(f"wrote {_and(written.files)} to {out}", markup=False)
+    _print_exclusions(synthesis.exclusions, out)
+    disagreements = synthesis.disagreements
     if len(disagreements):
         console.print(
             f"{len(disagreements)} peak(s) where the authors' region name and the atlas label "
@@ -141,27 +125,8 @@ def regions(
         )
 
 
-def _load_store(db: str) -> tuple[list, str]:
-    """The store's studies; a missing SQLite file is an error rather than a new empty store."""
-    with Repository(db, create=False) as repository:
-        studies = repository.list_studies()
-        url = repository.url
-    if not studies:
-        raise NeuroreviewError(
-            f"the store {url} holds no studies; add some with `neuroreview import FILE`"
-        )
-    return studies, url
-
-
-def _load_builtin() -> tuple[list, str]:
-    from neuroreview.io.builtin import load_builtin_corpus
-
-    studies = load_builtin_corpus()
-    if not studies:
-        raise NeuroreviewError(
-            "no built-in corpus ships with this version yet; use --db STORE instead"
-        )
-    return studies, "the built-in ketamine corpus"
+def _and(names: list[str]) -> str:
+    return ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else "".join(names)
 
 
 def _print_exclusions(exclusions: pd.DataFrame, out: Path | None) -> None:
@@ -170,7 +135,7 @@ def _print_exclusions(exclusions: pd.DataFrame, out: Path | None) -> None:
         return
     reasons = exclusions["reason"].where(exclusions["evidence"] == "vote", "effect not pooled")
     counts = ", ".join(f"{n} {reason}" for reason, n in reasons.value_counts().sort_index().items())
-    where = f"listed in {out / 'exclusions.tsv'}" if out else "--out DIR lists them"
+    where = f"listed in {exclusions_file(out)}" if out else "--out DIR lists them"
     console.print(f"{len(exclusions)} excluded ({counts}); {where}", markup=False, highlight=False)
 
 

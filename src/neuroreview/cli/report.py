@@ -13,8 +13,7 @@ from typing import Annotated
 import typer
 
 from neuroreview.cli.common import console, friendly_errors
-
-DEFAULT_OUT = Path("neuroreview-out")
+from neuroreview.pipeline.config import DEFAULT_OUT
 
 
 @friendly_errors
@@ -25,12 +24,13 @@ def report(
     ] = DEFAULT_OUT,
 ) -> None:
     """Write OUT_DIR/report.html (with its figures and provenance) from a run's results."""
-    from neuroreview.report.build import PROVENANCE, build_report
+    from neuroreview.io.layout import PROVENANCE, REPORT_FOLDER
+    from neuroreview.pipeline.report_inputs import report_folder
 
     with console.status(f"building the report from {out}/"):
-        path = build_report(out)
+        path = report_folder(out)
     console.print(
-        f"report written to {path} (figures and tables in {out / 'report'}/, provenance in "
+        f"report written to {path} (figures and tables in {out / REPORT_FOLDER}/, provenance in "
         f"{out / PROVENANCE})",
         markup=False,
         highlight=False,

@@ -24,12 +24,8 @@ from neuroreview.io.layout import (
     RUN_RECORD,
 )
 from neuroreview.pipeline.config import DEFAULT_JOBS, ReviewConfig
-from neuroreview.pipeline.review import (
-    check_out,
-    is_run_folder,
-    preflight,
-    run_review,
-)
+from neuroreview.pipeline.review import preflight, run_review
+from neuroreview.pipeline.run_folder import check_out, is_run_folder
 
 __all__ = ["check_out", "is_run_folder", "run"]
 

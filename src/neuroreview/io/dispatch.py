@@ -7,6 +7,7 @@ returns never writes half of a batch.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
@@ -22,23 +23,16 @@ class InputFormat(StrEnum):
     NEUROSYNTH = "neurosynth"
 
 
-_TABLE_SUFFIXES = {".csv", ".tsv"}
-
-
 def detect_format(path: Path) -> InputFormat:
-    name = path.name.lower()
-    if "neurosynth" in name and ("coordinates" in name or "metadata" in name):
-        return InputFormat.NEUROSYNTH
-    suffix = path.suffix.lower()
-    if suffix == ".json":
-        return InputFormat.NIMARE
-    if suffix in _TABLE_SUFFIXES:
-        return InputFormat.TABLES
-    if suffix == ".txt":
-        return InputFormat.SLEUTH
+    """The format whose reader recognises ``path``: formats told apart by their file names
+    (Neurosynth's coordinates and metadata files) before those told by suffix."""
+    for reader in sorted(READERS.values(), key=lambda r: not r.by_name):
+        if reader.recognises(path):
+            return reader.format
+    described = [r.described for r in READERS.values()]
+    expected = ", ".join(described[:-1]) + " or " + described[-1]
     raise InputError(
-        "cannot tell the format from the file name; expected a Sleuth .txt, NiMARE .json, "
-        "a .csv/.tsv table or Neurosynth coordinates/metadata files (or pass --format)",
+        f"cannot tell the format from the file name; expected {expected} (or pass --format)",
         path,
     )
 
@@ -101,13 +95,44 @@ def _neurosynth(paths: list[Path]) -> list[Batch]:
     return [(str(coordinates), read_neurosynth(coordinates, metadata).to_studies(), [metadata])]
 
 
-#: Every format's reader, in the order a mixed call reads them; ``detect_format`` picks one per
-#: file when the format is ``auto``.
-READERS: dict[InputFormat, Callable[[list[Path]], list[Batch]]] = {
-    InputFormat.SLEUTH: _each(_sleuth),
-    InputFormat.NIMARE: _each(_nimare),
-    InputFormat.TABLES: _tables,
-    InputFormat.NEUROSYNTH: _neurosynth,
+@dataclass(frozen=True)
+class Reader:
+    """One input format: how its files are recognised and read."""
+
+    format: InputFormat
+    read: Callable[[list[Path]], list[Batch]]
+    recognises: Callable[[Path], bool]
+    #: How the format's files look, for the error when none matches.
+    described: str
+    #: Recognised by name rather than suffix: checked before the suffix rules.
+    by_name: bool = False
+
+
+def _suffix(*suffixes: str) -> Callable[[Path], bool]:
+    return lambda path: path.suffix.lower() in suffixes
+
+
+def _neurosynth_name(path: Path) -> bool:
+    name = path.name.lower()
+    return "neurosynth" in name and ("coordinates" in name or "metadata" in name)
+
+
+#: Every format's reader, in the order a mixed call reads them; ``detect_format`` asks each
+#: whether it recognises a file when the format is ``auto``.
+READERS: dict[InputFormat, Reader] = {
+    reader.format: reader
+    for reader in (
+        Reader(InputFormat.SLEUTH, _each(_sleuth), _suffix(".txt"), "a Sleuth .txt"),
+        Reader(InputFormat.NIMARE, _each(_nimare), _suffix(".json"), "NiMARE .json"),
+        Reader(InputFormat.TABLES, _tables, _suffix(".csv", ".tsv"), "a .csv/.tsv table"),
+        Reader(
+            InputFormat.NEUROSYNTH,
+            _neurosynth,
+            _neurosynth_name,
+            "Neurosynth coordinates/metadata files",
+            by_name=True,
+        ),
+    )
 }
 
 
@@ -126,11 +151,11 @@ def read_inputs(
         kind = detect_format(path) if fmt is InputFormat.AUTO else fmt
         groups.setdefault(kind, []).append(path)
     batches: list[tuple[str, list[Study]]] = []
-    for kind, read in READERS.items():
+    for kind, reader in READERS.items():
         if groups.get(kind):
             batches += [
                 (source, _some_studies(studies, named))
-                for source, studies, named in read(groups[kind])
+                for source, studies, named in reader.read(groups[kind])
             ]
     return _concatenate_unique(batches)
 

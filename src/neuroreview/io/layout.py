@@ -31,6 +31,12 @@ def map_file(name: str) -> str:
 
 Z_MAP = map_file("z")
 
+
+def within(folder: str, name: str) -> str:
+    """``name`` inside ``folder`` of a run ("" is the folder itself), as RunFiles paths are."""
+    return f"{folder}/{name}" if folder else name
+
+
 # --- a run folder -------------------------------------------------------------------------------
 
 #: The run's record of itself; also how --force recognises a folder it may replace.
@@ -41,9 +47,47 @@ RUN_CONFIG = "review.toml"
 RUN_STORE = "neuroreview.db"
 CROSSTAB = "studies_by_modality_population.tsv"
 CORPUS_FOLDER = "corpus"
+#: The corpus as tables (``io.tables`` writes them; a run as TSV).
+CORPUS_STUDIES = f"{CORPUS_FOLDER}/studies.tsv"
+CORPUS_FOCI = f"{CORPUS_FOLDER}/foci.tsv"
+CORPUS_FINDINGS = f"{CORPUS_FOLDER}/region_findings.tsv"
 REPORT_FILE = "report.html"
 REPORT_FOLDER = "report"
 PROVENANCE = "report-provenance.json"
+#: What the report derives and writes beside itself.
+REPORT_DECODING_FOLDER = f"{REPORT_FOLDER}/decoding"
+REPORT_TIMING = f"{REPORT_FOLDER}/studies_by_timing_population.tsv"
+REPORT_FACETS = f"{REPORT_FOLDER}/studies_by_modality_population_timing.tsv"
+REPORT_VOTES_BY_POPULATION = f"{REPORT_FOLDER}/votes_by_region_direction_population.tsv"
+REPORT_EXCLUSION_COUNTS = f"{REPORT_FOLDER}/exclusions_by_reason.tsv"
+REPORT_DECODING_OVERVIEW = f"{REPORT_FOLDER}/decoding_overview.tsv"
+
+
+def decode_map_table(method: str) -> str:
+    """The topic ranking of a meta-analysis's z map, in the decode folder."""
+    return f"map_{method}.tsv"
+
+
+def decode_cluster_table(method: str, cluster_id: int) -> str:
+    return f"cluster_{method}_{cluster_id}.tsv"
+
+
+def decode_region_table(region: str) -> str:
+    return f"region_{region}.tsv"
+
+
+def report_decoding_table(kind: str, slug: str) -> str:
+    """A decoding handed to the report by a caller, written beside it."""
+    return f"{REPORT_DECODING_FOLDER}/{kind}_{slug}.tsv"
+
+
+def figure_files(folder: str, name: str) -> tuple[str, str]:
+    """A report figure's PNG and SVG, relative to the run folder."""
+    return f"{folder}/{name}.png", f"{folder}/{name}.svg"
+
+
+#: The PRISMA 2020 counts of a screened corpus (written by the screening stage).
+PRISMA = "screening/prisma.json"
 QUESTIONS_FOLDER = "questions"
 QUESTIONS_TABLE = "questions.tsv"
 REGIONS_FOLDER = "regions"

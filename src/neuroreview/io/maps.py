@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 
 from neuroreview.errors import InputError
 from neuroreview.io.atomic import atomic_path, atomic_write_text
+from neuroreview.io.layout import map_file
 from neuroreview.space import MNI152_2MM, Grid
 
 
@@ -40,23 +41,29 @@ def write_maps(result: NamedMaps, directory: Path, names: list[str] | None = Non
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for name in names if names is not None else sorted(result.maps):
-        target = directory / f"{name}.nii.gz"
-        payload = gzip.compress(result.to_nifti(name).to_bytes(), compresslevel=6, mtime=0)
+        target = directory / map_file(name)
         with atomic_path(target) as temporary:
-            temporary.write_bytes(payload)
+            temporary.write_bytes(nifti_gz(result.to_nifti(name)))
         written.append(target)
     return written
 
 
+def nifti_gz(image: nib.Nifti1Image) -> bytes:
+    """The image as ``.nii.gz`` bytes with a zero timestamp: the same image, the same bytes."""
+    return gzip.compress(image.to_bytes(), compresslevel=6, mtime=0)
+
+
+def cluster_volume_image(volume: NDArray[np.integer], grid: Grid) -> nib.Nifti1Image:
+    """Cluster ids (int16, 0 outside clusters) as a NIfTI image on ``grid``."""
+    image = nib.Nifti1Image(np.asarray(volume, dtype=np.int16), grid.affine.copy())
+    image.header.set_xyzt_units("mm")
+    return image
+
+
 def write_cluster_volume(volume: NDArray[np.integer], grid: Grid, path: Path) -> Path:
     """Write cluster ids (int16, 0 outside clusters) as a NIfTI image on ``grid``."""
-    import nibabel
-
-    image = nibabel.Nifti1Image(np.asarray(volume, dtype=np.int16), grid.affine.copy())
-    image.header.set_xyzt_units("mm")
-    payload = gzip.compress(image.to_bytes(), compresslevel=6, mtime=0)
     with atomic_path(path) as temporary:
-        temporary.write_bytes(payload)
+        temporary.write_bytes(nifti_gz(cluster_volume_image(volume, grid)))
     return path
 
 
@@ -88,8 +95,12 @@ def write_cluster_table(table: pd.DataFrame, path: str | Path) -> Path:
     Floats keep six significant digits: coordinates are whole millimetres on the grid and more
     digits of a z or p would suggest a precision the Monte Carlo estimate does not have.
     """
-    text = table.to_csv(sep="\t", index=False, na_rep="", float_format="%.6g", lineterminator="\n")
-    return atomic_write_text(path, text)
+    return atomic_write_text(path, cluster_table_tsv(table))
+
+
+def cluster_table_tsv(table: pd.DataFrame) -> str:
+    """The cluster table's text (see :func:`write_cluster_table`)."""
+    return table.to_csv(sep="\t", index=False, na_rep="", float_format="%.6g", lineterminator="\n")
 
 
 def read_analysis_clusters(folder: Path) -> tuple[pd.DataFrame, NDArray[np.int16]]:

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from neuroreview.errors import NeuroreviewError
+from neuroreview.model.table import ID_SEPARATOR
 
 if TYPE_CHECKING:
     import pandas as pd
 
-#: Joins the study ids of one table cell.
-ID_SEPARATOR = ";"
+    from neuroreview.io.run_files import RunFiles
+
+__all__ = ["ID_SEPARATOR", "as_tsv", "write_region_tables"]
 
 
 def _cell(value: object) -> str:
@@ -33,19 +34,20 @@ def as_tsv(table: pd.DataFrame) -> str:
 
 
 def write_region_tables(
-    out: Path,
+    files: RunFiles,
+    folder: str,
     votes: pd.DataFrame,
     convergence: pd.DataFrame,
     exclusions,
     effects: pd.DataFrame,
     disagreements: pd.DataFrame,
 ) -> None:
-    from neuroreview.io.atomic import atomic_write_text
+    """The region synthesis's tables into ``folder`` of ``files``, by their layout names."""
+    from neuroreview.io.layout import REGION_TABLES, within
 
-    if out.exists() and not out.is_dir():
-        raise NeuroreviewError(f"--out {out} exists and is not a folder")
-    from neuroreview.io.layout import REGION_TABLES
-
+    target = files.path(folder)
+    if target.exists() and not target.is_dir():
+        raise NeuroreviewError(f"--out {target} exists and is not a folder")
     tables = (votes, convergence, exclusions, effects, disagreements)
     for name, table in zip(REGION_TABLES, tables, strict=True):
-        atomic_write_text(out / name, as_tsv(table))
+        files.write_text(within(folder, name), as_tsv(table))

@@ -548,26 +548,47 @@ def write_tables(
 
     All three files are written to temporary files first and moved into place only when all are
     written, so a failure never leaves a half-written table. Reading the three files back
-    with :func:`read_tables` gives the same studies. Lines end in CRLF as RFC 4180 asks; that
-    also makes the csv module quote cells holding a carriage return, which keeps them intact.
+    with :func:`read_tables` gives the same studies.
     """
+    texts = table_texts(studies, fmt)
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    finals = [directory / name for name in texts]
+    with atomic_paths(finals) as temporaries:
+        for temporary, text in zip(temporaries, texts.values(), strict=True):
+            _write_text(temporary, text)
+    return finals
+
+
+def _write_text(path: Path, text: str) -> None:
+    with open(path, "x", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def table_texts(studies: Sequence[Study], fmt: Literal["csv", "tsv"] = "csv") -> dict[str, str]:
+    """The studies, foci and region_findings tables as file name -> text, as
+    :func:`write_tables` writes them. Lines end in CRLF as RFC 4180 asks; that also makes the
+    csv module quote cells holding a carriage return, which keeps them intact."""
     if fmt not in ("csv", "tsv"):
         raise ValueError(f"fmt must be 'csv' or 'tsv', not {fmt!r}")
     studies = list(studies)
     _check_writable(studies)
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     tables = {
         TableKind.STUDIES: [_study_cells(s) for s in studies],
         TableKind.FOCI: [cells for s in studies for cells in _foci_cells(s)],
         TableKind.REGION_FINDINGS: [cells for s in studies for cells in _finding_cells(s)],
     }
     delimiter = "," if fmt == "csv" else "\t"
-    finals = [directory / f"{_FILE_STEMS[kind]}.{fmt}" for kind in tables]
-    with atomic_paths(finals) as temporaries:
-        for temporary, (kind, rows) in zip(temporaries, tables.items(), strict=True):
-            _write_rows(temporary, delimiter, COLUMNS[kind], rows)
-    return finals
+    texts = {}
+    for kind, rows in tables.items():
+        buffer = io.StringIO(newline="")
+        writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
+        writer.writerow(COLUMNS[kind])
+        writer.writerows(rows)
+        texts[f"{_FILE_STEMS[kind]}.{fmt}"] = buffer.getvalue()
+    return texts
 
 
 def _check_writable(studies: Sequence[Study]) -> None:
@@ -582,15 +603,6 @@ def _check_writable(studies: Sequence[Study]) -> None:
                     f"study {study.id!r}: author {author!r} contains ';', which separates "
                     "authors in the table"
                 )
-
-
-def _write_rows(path: Path, delimiter: str, header: Sequence[str], rows: list[list[str]]) -> None:
-    with open(path, "x", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, delimiter=delimiter, lineterminator="\r\n")
-        writer.writerow(header)
-        writer.writerows(rows)
-        handle.flush()
-        os.fsync(handle.fileno())
 
 
 def _cell(value: object) -> str:

@@ -5,7 +5,7 @@ the command: which analyses of a study a filter keeps, what is refused, what is 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +14,8 @@ from neuroreview.io.hashing import file_sha256
 from neuroreview.model import Study
 
 if TYPE_CHECKING:
-    from neuroreview.pipeline.meta_analysis import Settings
+    from neuroreview.pipeline.meta_analysis import Outcome, Settings
+    from neuroreview.pipeline.progress import Reporter
 
 
 @dataclass
@@ -158,3 +159,71 @@ def read_store(db: str, filters: dict[str, Any]) -> AnalysisInputs:
             kept.append(s.model_copy(update={"analyses": analyses}))
     used = {option.lstrip("-"): value for option, value in filters.items() if value is not None}
     return AnalysisInputs(kept, {"store": url, "filters": used, "study_ids": [s.id for s in kept]})
+
+
+@dataclass
+class AnalysisRequest:
+    """Everything ``neuroreview analyze`` was asked, as plain values."""
+
+    settings: Settings
+    out: Path
+    force: bool = False
+    #: Input files; without them the studies come from the store ``db``.
+    inputs: list[Path] = field(default_factory=list)
+    fmt: str = "auto"
+    db: str | None = None
+    filters: dict[str, Any] = field(default_factory=dict)
+    kinds: list[str] | None = None
+    keep_outside_mask: bool = False
+    experiment_unit: str = "group"
+    impute_sample_size: str | None = None
+
+
+def run_analysis(
+    request: AnalysisRequest, reporter: Reporter | None = None
+) -> tuple[dict[str, Any], Outcome]:
+    """One meta-analysis from files or the store into the folder ``request.out``, written whole;
+    returns what ``analysis.json`` records and the fitted outcome. Every option is checked
+    before any work, and an unseeded FWE analysis draws a seed that is recorded, so even it can
+    be rerun."""
+    import secrets
+
+    from neuroreview.cbma.experiments import ExperimentUnit, build_experiments
+    from neuroreview.pipeline.meta_analysis import (
+        Timer,
+        analysis_record,
+        impute_and_perform,
+        publish_analysis,
+        writable_target,
+    )
+
+    settings = request.settings
+    settings.check()
+    rule = impute_rule(request.impute_sample_size, settings)
+    if settings.fwe and settings.seed is None:
+        settings.seed = secrets.randbelow(2**31)
+    target = writable_target(request.out, request.force)
+    try:
+        unit = ExperimentUnit(request.experiment_unit.lower())
+    except ValueError:
+        raise NeuroreviewError(
+            f"--experiment-unit {request.experiment_unit!r}: choose group or analysis"
+        ) from None
+    timer = Timer()
+    with timer.step("read"):
+        if request.inputs:
+            loaded = read_files(request.inputs, request.fmt, request.filters)
+        else:
+            loaded = read_store(request.db, request.filters)
+        studies, left_out = of_kinds(loaded.studies, request.kinds)
+        flags = checked(studies, request.keep_outside_mask)
+        coordinates, pooling = build_experiments(studies, unit)
+    outcome, imputation = impute_and_perform(coordinates, settings, rule, timer, reporter)
+    inputs_record = loaded.record | {
+        "experiments": pooling.to_dict(),
+        "not_analysed": left_out,
+        "coordinate_flags_kept": [flag_record(f) for f in flags],
+    }
+    record = analysis_record(outcome, settings, coordinates, studies, inputs_record, imputation)
+    publish_analysis(target, request.force, outcome, record, timer)
+    return record, outcome

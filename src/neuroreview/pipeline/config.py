@@ -141,3 +141,41 @@ def _relative_to(base: Path, value: str) -> Path:
 def _quote(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace('"', '\\"')
     return f'"{escaped}"'
+
+
+def review_exposures(
+    include: tuple[Exposure, ...] | list[Exposure], own_corpus: bool
+) -> tuple[Exposure, ...]:
+    """The exposures reviewed. A user's corpus adds unknown: most formats cannot record
+    exposure, and leaving out every study of a Sleuth file would analyse nothing."""
+    from neuroreview.synthesis.selection import DEFAULT_EXPOSURES
+
+    chosen = list(DEFAULT_EXPOSURES) + ([Exposure.UNKNOWN] if own_corpus else [])
+    for exposure in include:
+        if exposure not in chosen:
+            chosen.append(exposure)
+    return tuple(chosen)
+
+
+def meta_analysis_settings(method: str, config: ReviewConfig):
+    """``neuroreview analyze``'s defaults, with the run's iterations, seed and jobs."""
+    from neuroreview.pipeline.meta_analysis import Settings
+
+    settings = Settings(
+        method=method,
+        null_mask="brain",
+        fwhm=None,
+        sample_size=None,
+        radius=None,
+        voxel_exact=False,
+        subvoxel=False,
+        fwe=True,
+        iterations=config.iterations,
+        seed=config.seed,
+        jobs=config.jobs,
+        early_stop=None,
+        voxel_thresh=0.001,
+        alpha=0.05,
+    )
+    settings.check()
+    return settings

@@ -19,16 +19,25 @@ decoding again.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from neuroreview.cbma.registry import label as method_label
-from neuroreview.io.layout import CLUSTER_IMAGE, CONVERGENCE, DECODE_INDEX, Z_MAP
+from neuroreview.io.layout import (
+    CLUSTER_IMAGE,
+    CONVERGENCE,
+    DECODE_INDEX,
+    Z_MAP,
+    decode_cluster_table,
+    decode_map_table,
+    decode_region_table,
+    within,
+)
 from neuroreview.io.layout import DECODE_FOLDER as LAYOUT_DECODE_FOLDER
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from neuroreview.io.run_files import RunFiles
     from neuroreview.pipeline.meta_analysis import Outcome
 
 DECODE_FOLDER, INDEX = LAYOUT_DECODE_FOLDER, DECODE_INDEX
@@ -72,9 +81,9 @@ class _Entry:
 
 
 def decode_step(
-    out: Path, analyses: dict[str, Outcome], convergence: pd.DataFrame, regions_folder: str
+    files: RunFiles, analyses: dict[str, Outcome], convergence: pd.DataFrame, regions_folder: str
 ) -> dict[str, Any]:
-    """Decode the run's maps, clusters and converging regions into ``out/decode/``.
+    """Decode the run's maps, clusters and converging regions into ``decode/`` of ``files``.
 
     The maps are those just fitted, at the float32 precision their NIfTI files hold, so decoding
     them here gives what decoding the written files gives.
@@ -83,11 +92,10 @@ def decode_step(
 
     from neuroreview.decode import decode_map, decode_region, load_topic_maps
     from neuroreview.decode.region import RegionDecodingError
-    from neuroreview.io.atomic import atomic_write_text
     from neuroreview.synthesis.convergence import MIN_AGREEING, converging_regions
     from neuroreview.synthesis.regions import region_mask
 
-    folder = out / DECODE_FOLDER
+    folder = files.path(DECODE_FOLDER)
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.tsv"):
         old.unlink()
@@ -95,9 +103,8 @@ def decode_step(
     entries: list[_Entry] = []
 
     def write(entry: _Entry, table: pd.DataFrame, name: str) -> None:
-        path = folder / name
-        atomic_write_text(path, table.to_csv(sep="\t", index=False, float_format="%.6g"))
-        entry.file = f"{DECODE_FOLDER}/{name}"
+        entry.file = within(DECODE_FOLDER, name)
+        files.write_text(entry.file, table.to_csv(sep="\t", index=False, float_format="%.6g"))
         entry.top_topic, entry.top_label = str(table["topic"].iloc[0]), str(table["label"].iloc[0])
         entries.append(entry)
 
@@ -118,7 +125,7 @@ def decode_step(
         decoded = decode_map(z, maps)
         entry = _Entry("map", f"{label} z map", f"{method}/{Z_MAP}", n_voxels=decoded.n_voxels)
         entry.note = "spatial correlation (Pearson r) with each topic's association z map"
-        write(entry, decoded.table, f"map_{method}.tsv")
+        write(entry, decoded.table, decode_map_table(method))
         clusters = outcome.cluster_ids
         for cluster_id in range(1, int(clusters.max()) + 1):
             entry = _Entry(
@@ -127,7 +134,7 @@ def decode_step(
                 f"{method}/{CLUSTER_IMAGE}#{cluster_id}",
                 note="surviving cluster (cluster-level FWE); studies with a focus in it",
             )
-            region_entry(entry, clusters == cluster_id, f"cluster_{method}_{cluster_id}.tsv")
+            region_entry(entry, clusters == cluster_id, decode_cluster_table(method, cluster_id))
 
     by_region: dict[tuple[str, str], list[str]] = {}
     for region, name, direction, family in converging_regions(convergence):
@@ -142,10 +149,10 @@ def decode_step(
             entries.append(entry)
             continue
         entry.note = what
-        region_entry(entry, mask, f"region_{region}.tsv")
+        region_entry(entry, mask, decode_region_table(region))
 
     lines = ["\t".join(INDEX_COLUMNS)] + ["\t".join(e.row()) for e in entries]
-    atomic_write_text(folder / INDEX, "\n".join(lines) + "\n")
+    files.write_text(within(DECODE_FOLDER, INDEX), "\n".join(lines) + "\n")
     return {
         "folder": DECODE_FOLDER,
         "index": f"{DECODE_FOLDER}/{INDEX}",

@@ -24,6 +24,7 @@ from neuroreview.io.layout import (
     CLUSTER_IMAGE,
     CLUSTER_TABLE,
     IMPUTATION_SENSITIVITY,
+    map_file,
 )
 from neuroreview.pipeline.progress import Reporter, SilentReporter
 from neuroreview.versions import package_versions
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from neuroreview.cbma.imputation import Imputation
     from neuroreview.cbma.inputs import CoordinateSet
     from neuroreview.cbma.results import CBMAResult
+    from neuroreview.io.run_files import RunFiles
     from neuroreview.model import Study
 
 METHODS = ONE_SET_METHODS
@@ -349,7 +351,7 @@ def analysis_record(
             "image": CLUSTER_IMAGE,
             "n_clusters": n_clusters(outcome.clusters),
         },
-        "maps": [f"{name}.nii.gz" for name in sorted(outcome.result.maps)],
+        "maps": [map_file(name) for name in sorted(outcome.result.maps)],
         "versions": versions(),
         "methods": " ".join(outcome.result.descriptions),
     }
@@ -480,22 +482,39 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def write_folder(folder: Path, outcome: Outcome, record: dict[str, Any], timer: Timer) -> None:
+def write_folder(
+    files: RunFiles, folder: str, outcome: Outcome, record: dict[str, Any], timer: Timer
+) -> None:
+    """The analysis's maps, clusters and record into ``folder`` of ``files`` ("" for its root);
+    the z map and the cluster image stay in memory for the report's figures."""
     import json
 
-    from neuroreview.io.atomic import atomic_write_text
-    from neuroreview.io.maps import write_cluster_table, write_cluster_volume, write_maps
+    from neuroreview.io.layout import map_file, within
+    from neuroreview.io.maps import cluster_table_tsv, cluster_volume_image
 
     with timer.step("write"):
-        write_maps(outcome.result, folder)
-        write_cluster_table(outcome.clusters, folder / CLUSTERS)
-        write_cluster_volume(outcome.cluster_ids, outcome.result.space.grid, folder / CLUSTER_IMAGE)
+        for name in sorted(outcome.result.maps):
+            image = outcome.result.to_nifti(name)
+            files.write_image(within(folder, map_file(name)), image, keep=name == "z")
+        files.write_text(within(folder, CLUSTERS), cluster_table_tsv(outcome.clusters))
+        volume = cluster_volume_image(outcome.cluster_ids, outcome.result.space.grid)
+        files.write_image(within(folder, CLUSTER_IMAGE), volume, keep=True)
         if outcome.sensitivity is not None:
-            atomic_write_text(
-                folder / SENSITIVITY, outcome.sensitivity.to_csv(sep="\t", index=False)
-            )
+            sensitivity = outcome.sensitivity.to_csv(sep="\t", index=False)
+            files.write_text(within(folder, SENSITIVITY), sensitivity)
     text = json.dumps({**record, "timings_s": timer.seconds}, indent=2, allow_nan=False)
-    atomic_write_text(folder / RECORD, text + "\n")
+    files.write_text(within(folder, RECORD), text + "\n")
+
+
+def publish_analysis(
+    target: Path, force: bool, outcome: Outcome, record: dict[str, Any], timer: Timer
+) -> None:
+    """Write an ``analyze`` folder at ``target`` whole (see :func:`publish`)."""
+    from neuroreview.io.run_files import RunFiles
+
+    publish(
+        target, force, lambda folder: write_folder(RunFiles(folder), "", outcome, record, timer)
+    )
 
 
 def publish(target: Path, force: bool, write: Callable[[Path], None]) -> None:

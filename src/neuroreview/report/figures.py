@@ -13,7 +13,7 @@ import contextlib
 import gc
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,11 +21,14 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 
+from neuroreview.io.layout import CLUSTER_IMAGE, Z_MAP, figure_files
 from neuroreview.report.context import Analysis, Table
 from neuroreview.report.sentences import number
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
+    from neuroreview.synthesis.effects import PooledEffect
 
 #: z of the cluster-forming threshold p < 0.001 (one-sided), for the uncorrected fallback map.
 Z_P001 = 3.090232306167813
@@ -67,10 +70,11 @@ def save(figure: Figure, out: Path, folder: str, name: str, caption: str, alt: s
     """Write ``name``.png and .svg into ``out/folder``; return the figure with its data URI."""
     from neuroreview.io.figures import save_figure
 
-    png = save_figure(figure, out / folder / f"{name}.png")
-    save_figure(figure, out / folder / f"{name}.svg")
+    png_file, svg_file = figure_files(folder, name)
+    png = save_figure(figure, out / png_file)
+    save_figure(figure, out / svg_file)
     uri = "data:image/png;base64," + base64.b64encode(png.read_bytes()).decode("ascii")
-    return ReportFigure(name, caption, alt, f"{folder}/{name}.png", f"{folder}/{name}.svg", uri)
+    return ReportFigure(name, caption, alt, png_file, svg_file, uri)
 
 
 # --- brain maps ----------------------------------------------------------------------------
@@ -105,13 +109,10 @@ def brain_figures(analysis: Analysis, out: Path, folder: str) -> list[ReportFigu
     _agg()
     from nilearn import plotting
 
-    source = out / analysis.step.get("folder", analysis.method)
-    from neuroreview.io.layout import CLUSTER_IMAGE, Z_MAP
-
-    z_image = nibabel.load(source / Z_MAP)
-    clusters_image = nibabel.load(source / CLUSTER_IMAGE)
+    source = Path(analysis.step.get("folder", analysis.method)).name
+    z_image = analysis.z_image
     z = np.asarray(z_image.get_fdata(), dtype=np.float32)
-    in_clusters = np.asarray(clusters_image.dataobj) > 0
+    in_clusters = np.asarray(analysis.cluster_image.dataobj) > 0
     peaks = analysis.peaks()
     alpha = number(analysis.step.get("alpha", 0.05))
     if peaks:
@@ -149,8 +150,8 @@ def brain_figures(analysis: Analysis, out: Path, folder: str) -> list[ReportFigu
                 out,
                 folder,
                 f"{analysis.method}_glass_brain",
-                f"{label} glass brain: {what}. Map: {source.name}/z.nii.gz"
-                + (", clusters: clusters.nii.gz." if peaks else "."),
+                f"{label} glass brain: {what}. Map: {source}/{Z_MAP}"
+                + (f", clusters: {CLUSTER_IMAGE}." if peaks else "."),
                 f"{label} glass brain",
             )
         )
@@ -168,7 +169,9 @@ def brain_figures(analysis: Analysis, out: Path, folder: str) -> list[ReportFigu
             title=title,
         )
         if peaks:
-            display.add_contours(clusters_image, levels=[0.5], colors="black", linewidths=0.6)
+            display.add_contours(
+                analysis.cluster_image, levels=[0.5], colors="black", linewidths=0.6
+            )
         where = (
             f"sliced through the first cluster's peak ({', '.join(peaks[0][a] for a in 'xyz')})"
             if peaks
@@ -285,31 +288,25 @@ def effects_forest(pooled: list[dict[str, str]], out: Path, folder: str) -> Repo
 
 
 def study_forests(
-    pooled: list[dict[str, str]], effects: Table | None, out: Path, folder: str
+    pooled: list[dict[str, str]],
+    pools: Mapping[tuple[str, str], PooledEffect],
+    out: Path,
+    folder: str,
 ) -> list[ReportFigure]:
     """One forest plot per pooled region and measure: each study's g with its 95% CI and weight,
     the pooled diamond and the prediction interval.
 
-    The studies come from ``regions/effects.tsv`` and are pooled again with the same REML model
-    as ``regions/convergence.tsv``, so the diamond is the table's g (a test checks it).
+    ``pools`` are the REML pools the convergence table summarises (computed by the region step,
+    never here), so the diamond is the table's g (a test checks it).
     """
-    from neuroreview.synthesis.effects import pool_effects
     from neuroreview.synthesis.forest import forest_plot
 
     _agg()
-    if effects is None:
-        return []
-    rows = effects.records()
     figures = []
     for record in pooled:
-        inputs = [
-            (r["study_id"], float(r["g"]), float(r["variance"]))
-            for r in rows
-            if r["region"] == record["region"] and r["measure"] == record["measure"]
-        ]
-        if len(inputs) < 2:
+        result = pools.get((record["region"], record["measure"]))
+        if result is None:
             continue
-        result = pool_effects(inputs, method="REML")
         title = f"{record['name']} ({record['measure']})"
         figure = forest_plot(result, title=title)
         slug = "".join(c if c.isalnum() else "_" for c in f"{record['region']}_{record['measure']}")

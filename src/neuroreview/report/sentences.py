@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+from neuroreview.io.layout import IMPUTATION_SENSITIVITY
 from neuroreview.report.context import Analysis, Context, Decoded, functional_topics
 
 #: Experiments below which ALE is underpowered and one experiment can drive a cluster
@@ -112,7 +113,7 @@ def analysis_sentences(analysis: Analysis) -> list[str]:
             sentences.append(
                 f"Imputing {tried} instead (the smallest and largest reported sample sizes) "
                 "changes the surviving clusters: the result depends on the imputed sample size "
-                "(see imputation_sensitivity.tsv)."
+                f"(see {IMPUTATION_SENSITIVITY})."
             )
     if n_exp < MIN_EXPERIMENTS:
         sentences.append(

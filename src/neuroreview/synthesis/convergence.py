@@ -15,7 +15,7 @@ pgACC values as two studies. What cannot be pooled is returned as an exclusion, 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -25,7 +25,12 @@ from numpy.typing import ArrayLike, NDArray
 
 from neuroreview.errors import InputError
 from neuroreview.model import FindingKind, Measure, Study
-from neuroreview.synthesis.effects import EffectInput, g_from_effect_size, pool_effects
+from neuroreview.synthesis.effects import (
+    EffectInput,
+    PooledEffect,
+    g_from_effect_size,
+    pool_effects,
+)
 from neuroreview.synthesis.regions import (
     RegionKind,
     aal3_labels,
@@ -44,6 +49,7 @@ __all__ = [
     "EffectExclusion",
     "collect_effects",
     "convergence_table",
+    "pool_groups",
 ]
 
 #: Columns of the convergence table, in order. ``*_studies`` cells are sorted tuples of study ids.
@@ -261,12 +267,21 @@ def _vote_part(votes: VoteCount) -> pd.DataFrame:
     return table
 
 
-def _effect_part(evidence: EffectEvidence) -> pd.DataFrame:
+def pool_groups(
+    inputs: Mapping[tuple[str, str], Sequence[EffectInput]], min_studies: int = MIN_POOLED
+) -> dict[tuple[str, str], PooledEffect]:
+    """The REML random-effects pool of each (region, measure) group of at least ``min_studies``
+    effects, in sorted order: what the convergence table summarises and a forest plot draws."""
+    return {
+        key: pool_effects(effects, method="REML")
+        for key, effects in sorted(inputs.items())
+        if len(effects) >= min_studies
+    }
+
+
+def _effect_part(pooled_groups: Mapping[tuple[str, str], PooledEffect]) -> pd.DataFrame:
     records = []
-    for (region_id, measure_value), effects in sorted(evidence.inputs.items()):
-        if len(effects) < MIN_POOLED:
-            continue
-        pooled = pool_effects(effects, method="REML")
+    for (region_id, measure_value), pooled in sorted(pooled_groups.items()):
         records.append(
             {
                 "region": region_id,
@@ -301,6 +316,7 @@ def convergence_table(
     cluster_volume: ArrayLike | None = None,
     grid: Grid | None = None,
     measure: Measure | str | None = None,
+    pooled: Mapping[tuple[str, str], PooledEffect] | None = None,
 ) -> pd.DataFrame:
     """Votes, pooled effects and CBMA cluster overlap per canonical region, strongest first.
 
@@ -310,6 +326,7 @@ def convergence_table(
     outside clusters, as labelling a corrected map gives; ``clusters`` is its cluster table, whose
     ``cluster_id`` values say which clusters survived (without it, every id in the volume does).
     ``measure`` pools only that measure's effects; by default every measure is pooled separately.
+    ``pooled`` is :func:`pool_groups` of the studies' effects when the caller has it already.
 
     Rows are the (region, measure family) pairs with votes or a pooled effect, plus anatomical
     regions a surviving cluster touches (family empty). A family with pooled effects in several
@@ -323,7 +340,9 @@ def convergence_table(
     chosen = None if measure is None else Measure.parse(measure)
     votes = count_votes(studies) if votes is None else votes
     vote_part = _vote_part(votes)
-    effect_part = _effect_part(collect_effects(studies, chosen))
+    if pooled is None:
+        pooled = pool_groups(collect_effects(studies, chosen).inputs)
+    effect_part = _effect_part(pooled)
     keys = set(zip(vote_part["region"], vote_part["family"], strict=True))
     keys |= set(zip(effect_part["region"], effect_part["family"], strict=True))
     coordinates = None
