@@ -161,6 +161,11 @@ def test_a_run_reads_back_nothing_it_wrote_and_pools_each_region_once(
     assert len(pooled) == len(result.regions.pooled) == result.steps["regions"]["n_pooled_effects"]
     assert list(result.regions.pooled) == [("sgacc", "glx")]
     assert set(result.analyses) == {"ale", "mkda"}
-    report = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    maps = [t for t in result.decoding.targets if t.kind == "map"]
+    assert len(maps) == result.decoding.record["n_maps"] == 2
+    assert [t.source for t in maps] == ["ale/z.nii.gz", "mkda/z.nii.gz"]
+    assert all(t.table is not None and t.table["topic"].iloc[0] == t.top_topic for t in maps)
+    assert result.report == tmp_path / "out" / "report.html"
+    report = result.report.read_text(encoding="utf-8")
     estimate = result.regions.pooled["sgacc", "glx"].estimate
     assert f"(diamond, REML; g = {number(estimate)})" in report

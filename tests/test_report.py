@@ -723,12 +723,21 @@ def test_cli_import_stays_light_and_the_core_does_not_import_the_report():
 
 
 def test_template_ships_as_package_data():
+    import glob
     import tomllib
 
     pyproject = tomllib.loads((SRC.parents[1] / "pyproject.toml").read_text())
     globs = pyproject["tool"]["setuptools"]["package-data"]["neuroreview"]
-    assert any(Path("report/templates/report.html.j2").match(g) for g in globs)
-    assert (SRC / "report" / "templates" / "report.html.j2").is_file()
+    # Setuptools expands package-data globs recursively, relative to the package.
+    shipped = {f for g in globs for f in glob.glob(g, root_dir=SRC, recursive=True)}
+    templates = {
+        p.relative_to(SRC).as_posix() for p in (SRC / "report" / "templates").rglob("*.j2")
+    }
+    assert {
+        "report/templates/report.html.j2",
+        "report/templates/sections/cbma.html.j2",
+    } <= templates
+    assert templates <= shipped
 
 
 @pytest.mark.slow

@@ -19,7 +19,12 @@ from rich.table import Table
 
 from neuroreview.cli.common import console, friendly_errors
 from neuroreview.errors import NeuroreviewError
-from neuroreview.pipeline.decode_target import decode_map_file, decode_region_mask, region_target
+from neuroreview.pipeline.decode_target import (
+    decode_map_file,
+    decode_region_mask,
+    region_target,
+    write_topics,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -110,10 +115,7 @@ def decode(
     console.print(shown)
     console.print(ATTRIBUTION, markup=False, highlight=False, style="dim")
     if out is not None:
-        from neuroreview.io.atomic import atomic_write_text
-
-        text = table.to_csv(sep="\t", index=False, float_format="%.6g", lineterminator="\n")
-        atomic_write_text(out, text)
+        write_topics(out, table)
         console.print(f"wrote {len(table)} topics to {out}", markup=False, highlight=False)
 
 

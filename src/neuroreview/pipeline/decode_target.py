@@ -129,3 +129,11 @@ def ids_text(ids: list[int]) -> str:
         return "no clusters"
     shown = ", ".join(map(str, ids[:20])) + (" ..." if len(ids) > 20 else "")
     return f"cluster{'s' if len(ids) > 1 else ''} {shown}"
+
+
+def write_topics(out: Path, table: pd.DataFrame) -> Path:
+    """The whole ranked topic table as TSV at ``out`` (six significant digits, as the run's)."""
+    from neuroreview.io.atomic import atomic_write_text
+
+    text = table.to_csv(sep="\t", index=False, float_format="%.6g", lineterminator="\n")
+    return atomic_write_text(out, text)

@@ -55,7 +55,10 @@ INDEX_COLUMNS = (
 
 
 @dataclass
-class _Entry:
+class DecodedTarget:
+    """One map, cluster or region of the run and its ranked topics (``table``, None when it
+    could not be decoded: ``note`` says why); a row of ``decode/index.tsv``."""
+
     kind: str
     target: str
     source: str
@@ -65,6 +68,7 @@ class _Entry:
     top_topic: str = ""
     top_label: str = ""
     note: str = ""
+    table: pd.DataFrame | None = None
 
     def row(self) -> list[str]:
         return [
@@ -80,9 +84,17 @@ class _Entry:
         ]
 
 
+@dataclass(frozen=True)
+class Decoding:
+    """The decode step's result: every target, in ``index.tsv``'s order, and its record."""
+
+    targets: list[DecodedTarget]
+    record: dict[str, Any]
+
+
 def decode_step(
     files: RunFiles, analyses: dict[str, Outcome], convergence: pd.DataFrame, regions_folder: str
-) -> dict[str, Any]:
+) -> Decoding:
     """Decode the run's maps, clusters and converging regions into ``decode/`` of ``files``.
 
     The maps are those just fitted, at the float32 precision their NIfTI files hold, so decoding
@@ -100,15 +112,16 @@ def decode_step(
     for old in folder.glob("*.tsv"):
         old.unlink()
     maps = load_topic_maps()
-    entries: list[_Entry] = []
+    entries: list[DecodedTarget] = []
 
-    def write(entry: _Entry, table: pd.DataFrame, name: str) -> None:
+    def write(entry: DecodedTarget, table: pd.DataFrame, name: str) -> None:
         entry.file = within(DECODE_FOLDER, name)
         files.write_text(entry.file, table.to_csv(sep="\t", index=False, float_format="%.6g"))
         entry.top_topic, entry.top_label = str(table["topic"].iloc[0]), str(table["label"].iloc[0])
+        entry.table = table
         entries.append(entry)
 
-    def region_entry(entry: _Entry, mask: np.ndarray, name: str) -> None:
+    def region_entry(entry: DecodedTarget, mask: np.ndarray, name: str) -> None:
         entry.n_voxels = int(mask.sum())
         try:
             decoded = decode_region(mask)
@@ -123,12 +136,14 @@ def decode_step(
         label = method_label(method)
         z = outcome.result.volume("z").astype(np.float32).astype(np.float64)
         decoded = decode_map(z, maps)
-        entry = _Entry("map", f"{label} z map", f"{method}/{Z_MAP}", n_voxels=decoded.n_voxels)
+        entry = DecodedTarget(
+            "map", f"{label} z map", f"{method}/{Z_MAP}", n_voxels=decoded.n_voxels
+        )
         entry.note = "spatial correlation (Pearson r) with each topic's association z map"
         write(entry, decoded.table, decode_map_table(method))
         clusters = outcome.cluster_ids
         for cluster_id in range(1, int(clusters.max()) + 1):
-            entry = _Entry(
+            entry = DecodedTarget(
                 "cluster",
                 f"{label} cluster {cluster_id}",
                 f"{method}/{CLUSTER_IMAGE}#{cluster_id}",
@@ -140,7 +155,7 @@ def decode_step(
     for region, name, direction, family in converging_regions(convergence):
         by_region.setdefault((region, name), []).append(f"{family or 'any'} {direction}")
     for (region, name), claims in by_region.items():
-        entry = _Entry("region", name, f"{regions_folder}/{CONVERGENCE}#{region}")
+        entry = DecodedTarget("region", name, f"{regions_folder}/{CONVERGENCE}#{region}")
         what = f"converging region ({'; '.join(claims)})"
         try:
             mask = region_mask(region)
@@ -153,13 +168,16 @@ def decode_step(
 
     lines = ["\t".join(INDEX_COLUMNS)] + ["\t".join(e.row()) for e in entries]
     files.write_text(within(DECODE_FOLDER, INDEX), "\n".join(lines) + "\n")
-    return {
-        "folder": DECODE_FOLDER,
-        "index": f"{DECODE_FOLDER}/{INDEX}",
-        "n_maps": sum(e.kind == "map" for e in entries),
-        "n_clusters": sum(e.kind == "cluster" and bool(e.file) for e in entries),
-        "n_regions": sum(e.kind == "region" and bool(e.file) for e in entries),
-        "n_not_decoded": sum(not e.file for e in entries),
-        "min_agreeing_studies": MIN_AGREEING,
-        "topics": f"Neurosynth v0.7 LDA50, {len(maps.topic_ids)} topics",
-    }
+    return Decoding(
+        entries,
+        {
+            "folder": DECODE_FOLDER,
+            "index": f"{DECODE_FOLDER}/{INDEX}",
+            "n_maps": sum(e.kind == "map" for e in entries),
+            "n_clusters": sum(e.kind == "cluster" and bool(e.file) for e in entries),
+            "n_regions": sum(e.kind == "region" and bool(e.file) for e in entries),
+            "n_not_decoded": sum(not e.file for e in entries),
+            "min_agreeing_studies": MIN_AGREEING,
+            "topics": f"Neurosynth v0.7 LDA50, {len(maps.topic_ids)} topics",
+        },
+    )

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from neuroreview.io.run_files import RunFiles
+    from neuroreview.pipeline.decoding import Decoding
     from neuroreview.pipeline.meta_analysis import Outcome
     from neuroreview.pipeline.regions import RegionSynthesis
     from neuroreview.synthesis.effects import PooledEffect
@@ -71,6 +72,10 @@ class ReviewResult:
     #: Each meta-analysis that ran (``ale``, ``mkda``): its fitted maps and clusters.
     analyses: dict[str, Outcome]
     regions: RegionSynthesis
+    #: Every decoded map, cluster and region, with its ranked topics.
+    decoding: Decoding
+    #: The report, where the run put it.
+    report: Path
     steps: dict[str, dict[str, Any]]
     folders: list[str]
     written: list[str]
@@ -130,7 +135,8 @@ def run_review(
         record.folders.append(REGIONS_FOLDER)
         reporter.stage("functional decoding")
         with record.step("decode"):
-            record.steps["decode"].update(_decode_step(files, outcomes, regions.convergence))
+            decoding = _decode_step(files, outcomes, regions.convergence)
+            record.steps["decode"].update(decoding.record)
         record.folders.append(DECODE_FOLDER)
         reporter.stage("report")
         document = _summary_document(origin, summary, selection, record, config)
@@ -139,9 +145,8 @@ def run_review(
         if document["attribution"] is None:
             del document["attribution"]
         with record.step("report"):
-            record.steps["report"].update(
-                _report_step(files, target.name, document, regions.pooled)
-            )
+            report = _report_step(files, target.name, document, regions.pooled)
+            record.steps["report"].update(report)
         document["timings_s"] = {name: step.get("seconds") for name, step in record.steps.items()}
         files.write_json(RUN_RECORD, document)
         files.write_text(CONFIG_FILE, config.to_toml())
@@ -154,6 +159,8 @@ def run_review(
         selection=selection,
         analyses=outcomes,
         regions=regions,
+        decoding=decoding,
+        report=target / report["file"],
         steps=record.steps,
         folders=record.folders,
         written=written,
@@ -237,7 +244,7 @@ def _cbma_step(
 
 def _decode_step(
     files: RunFiles, outcomes: dict[str, Outcome], convergence: pd.DataFrame
-) -> dict[str, Any]:
+) -> Decoding:
     """Neurosynth topics of the maps, surviving clusters and converging regions of the run."""
     from neuroreview.pipeline.decoding import decode_step
 
