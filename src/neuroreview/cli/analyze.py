@@ -28,7 +28,7 @@ from neuroreview.cli.options import (
 from neuroreview.cli.reporting import RichReporter
 from neuroreview.pipeline.analysis import AnalysisRequest, run_analysis
 from neuroreview.pipeline.config import DEFAULT_JOBS
-from neuroreview.pipeline.meta_analysis import Settings
+from neuroreview.pipeline.settings import Settings
 from neuroreview.store import DEFAULT_DATABASE
 
 DEFAULT_OUT = Path("neuroreview-analysis")

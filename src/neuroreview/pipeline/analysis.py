@@ -14,8 +14,9 @@ from neuroreview.io.hashing import file_sha256
 from neuroreview.model import Study
 
 if TYPE_CHECKING:
-    from neuroreview.pipeline.meta_analysis import Outcome, Settings
+    from neuroreview.pipeline.meta_analysis import Outcome
     from neuroreview.pipeline.progress import Reporter
+    from neuroreview.pipeline.settings import Settings
 
 
 @dataclass
@@ -189,13 +190,9 @@ def run_analysis(
     import secrets
 
     from neuroreview.cbma.experiments import ExperimentUnit, build_experiments
-    from neuroreview.pipeline.meta_analysis import (
-        Timer,
-        analysis_record,
-        impute_and_perform,
-        publish_analysis,
-        writable_target,
-    )
+    from neuroreview.pipeline.analysis_folder import publish_analysis, writable_target
+    from neuroreview.pipeline.meta_analysis import analysis_record, impute_and_perform
+    from neuroreview.pipeline.settings import Timer
 
     settings = request.settings
     settings.check()

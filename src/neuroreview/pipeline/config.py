@@ -126,7 +126,9 @@ class ReviewConfig(BaseModel):
 
 def _without_password(db: str) -> str:
     """A store URL as it may be written into an output folder: the password replaced by ***."""
-    if "://" not in db:
+    from neuroreview.store import local_store_path
+
+    if local_store_path(db) is not None:
         return db
     from sqlalchemy.engine import make_url
 
@@ -159,7 +161,7 @@ def review_exposures(
 
 def meta_analysis_settings(method: str, config: ReviewConfig):
     """``neuroreview analyze``'s defaults, with the run's iterations, seed and jobs."""
-    from neuroreview.pipeline.meta_analysis import Settings
+    from neuroreview.pipeline.settings import Settings
 
     settings = Settings(
         method=method,

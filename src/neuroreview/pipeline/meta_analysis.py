@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import math
-import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from neuroreview import __version__
-from neuroreview.cbma.registry import ONE_SET_METHODS
 from neuroreview.errors import NeuroreviewError
 from neuroreview.io.layout import (
     ANALYSIS_RECORD,
@@ -27,6 +24,7 @@ from neuroreview.io.layout import (
     map_file,
 )
 from neuroreview.pipeline.progress import Reporter, SilentReporter
+from neuroreview.pipeline.settings import Settings, Timer
 from neuroreview.versions import package_versions
 
 if TYPE_CHECKING:
@@ -38,11 +36,8 @@ if TYPE_CHECKING:
     from neuroreview.cbma.imputation import Imputation
     from neuroreview.cbma.inputs import CoordinateSet
     from neuroreview.cbma.results import CBMAResult
-    from neuroreview.io.run_files import RunFiles
     from neuroreview.model import Study
 
-METHODS = ONE_SET_METHODS
-NULL_MASKS = ("brain", "gm")
 #: The folder's record of itself; also how --force recognises a folder it may replace.
 RECORD, CLUSTERS, CLUSTER_IMAGE = ANALYSIS_RECORD, CLUSTER_TABLE, CLUSTER_IMAGE
 #: ALE's imputation sensitivity table, written when a sample size was imputed.
@@ -63,117 +58,6 @@ def neurosynth_attribution(studies: Iterable[Study]) -> str | None:
         if any("neurosynth" in str(source).lower() for source in study.provenance.values()):
             return NEUROSYNTH_ATTRIBUTION
     return None
-
-
-@dataclass
-class Timer:
-    seconds: dict[str, float] = field(default_factory=dict)
-
-    @contextlib.contextmanager
-    def step(self, name: str) -> Iterator[None]:
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[name] = round(time.perf_counter() - start, 3)
-
-
-@dataclass
-class Settings:
-    """The analysis options, checked together before any work is done."""
-
-    method: str
-    null_mask: str
-    fwhm: float | None
-    sample_size: float | None
-    radius: float | None
-    voxel_exact: bool
-    subvoxel: bool
-    fwe: bool
-    iterations: int
-    seed: int | None
-    jobs: int
-    early_stop: float | None
-    voxel_thresh: float
-    alpha: float
-
-    def check(self) -> None:
-        """Refuse contradictory or meaningless options, each in one line."""
-        if self.method not in METHODS:
-            raise NeuroreviewError(f"unknown method {self.method!r}; choose ale, mkda or kda")
-        if self.null_mask not in NULL_MASKS:
-            raise NeuroreviewError(f"unknown null mask {self.null_mask!r}; choose brain or gm")
-        if self.iterations < 1:
-            raise NeuroreviewError(f"--iterations must be at least 1, got {self.iterations}")
-        if self.jobs < 1:
-            raise NeuroreviewError(f"--jobs must be at least 1, got {self.jobs}")
-        for name, value in (("--voxel-thresh", self.voxel_thresh), ("--alpha", self.alpha)):
-            if not 0.0 < value < 1.0:
-                raise NeuroreviewError(f"{name} must lie between 0 and 1, got {value:g}")
-        sizes = {
-            "--fwhm": self.fwhm,
-            "--sample-size": self.sample_size,
-            "--radius": self.radius,
-            "--early-stop": self.early_stop,
-        }
-        for name, value in sizes.items():
-            if value is not None and not value > 0:
-                raise NeuroreviewError(f"{name} must be positive, got {value:g}")
-        if self.method == "ale":
-            if self.fwhm is not None and self.sample_size is not None:
-                raise NeuroreviewError("give --fwhm or --sample-size, not both")
-            if self.radius is not None:
-                raise NeuroreviewError("--radius applies to MKDA and KDA; ALE kernels use --fwhm")
-        else:
-            ale_only = {
-                "--fwhm": self.fwhm is not None,
-                "--sample-size": self.sample_size is not None,
-                "--voxel-exact": self.voxel_exact,
-                "--subvoxel": self.subvoxel,
-            }
-            used = [name for name, given in ale_only.items() if given]
-            if used:
-                raise NeuroreviewError(f"{used[0]} applies to ALE only, not {self.method.upper()}")
-
-    def check_sample_sizes(self, missing: list[str]) -> None:
-        """ALE without a fixed kernel needs every sample size; say so in the CLI's words."""
-        if self.method == "ale" and self.fwhm is None and self.sample_size is None and missing:
-            raise NeuroreviewError(
-                f"ALE sizes each kernel from the sample size, and {len(missing)} experiment(s) "
-                f"report none (first: {missing[0]!r}); record them, or give --sample-size N or "
-                "--fwhm MM for every experiment"
-            )
-
-    def estimator(self) -> CBMAEstimator:
-        from neuroreview.cbma.base import AnalysisSpace
-        from neuroreview.cbma.registry import method
-
-        return method(self.method).build(
-            AnalysisSpace.default(self.null_mask),
-            fwhm=self.fwhm,
-            sample_size=self.sample_size,
-            voxel_exact=self.voxel_exact,
-            subvoxel=self.subvoxel,
-            radius=self.radius,
-        )
-
-
-def writable_target(out: Path, force: bool) -> Path:
-    """The absolute output folder, after checking now that it may be written at the end."""
-    from neuroreview.io.staging import check_writable
-
-    target = out.expanduser().resolve()
-    if target.exists() and not target.is_dir():
-        raise NeuroreviewError(f"--out {out} exists and is not a folder")
-    if target.exists():
-        if not force:
-            raise NeuroreviewError(f"{out} already exists; use --force to replace it")
-        if not (target / RECORD).is_file():
-            raise NeuroreviewError(
-                f"{out} exists and holds no {RECORD}; --force only replaces an earlier analysis"
-            )
-    check_writable(target)
-    return target
 
 
 # --- the analysis --------------------------------------------------------------------------
@@ -480,51 +364,3 @@ def jsonable(value: Any) -> Any:
     if hasattr(value, "tolist"):
         return value.tolist()
     return value
-
-
-def write_folder(
-    files: RunFiles, folder: str, outcome: Outcome, record: dict[str, Any], timer: Timer
-) -> None:
-    """The analysis's maps, clusters and record into ``folder`` of ``files`` ("" for its root);
-    the z map and the cluster image stay in memory for the report's figures."""
-    import json
-
-    from neuroreview.io.layout import map_file, within
-    from neuroreview.io.maps import cluster_table_tsv, cluster_volume_image
-
-    with timer.step("write"):
-        for name in sorted(outcome.result.maps):
-            image = outcome.result.to_nifti(name)
-            files.write_image(within(folder, map_file(name)), image, keep=name == "z")
-        files.write_text(within(folder, CLUSTERS), cluster_table_tsv(outcome.clusters))
-        volume = cluster_volume_image(outcome.cluster_ids, outcome.result.space.grid)
-        files.write_image(within(folder, CLUSTER_IMAGE), volume, keep=True)
-        if outcome.sensitivity is not None:
-            sensitivity = outcome.sensitivity.to_csv(sep="\t", index=False)
-            files.write_text(within(folder, SENSITIVITY), sensitivity)
-    text = json.dumps({**record, "timings_s": timer.seconds}, indent=2, allow_nan=False)
-    files.write_text(within(folder, RECORD), text + "\n")
-
-
-def publish_analysis(
-    target: Path, force: bool, outcome: Outcome, record: dict[str, Any], timer: Timer
-) -> None:
-    """Write an ``analyze`` folder at ``target`` whole (see :func:`publish`)."""
-    from neuroreview.io.run_files import RunFiles
-
-    publish(
-        target, force, lambda folder: write_folder(RunFiles(folder), "", outcome, record, timer)
-    )
-
-
-def publish(target: Path, force: bool, write: Callable[[Path], None]) -> None:
-    """Write the folder under a hidden name beside ``target``, then rename it into place.
-
-    The target is checked again here: something may have appeared there while the analysis
-    ran. Staging folders of killed earlier runs into the same place are removed first.
-    """
-    from neuroreview.io.staging import staged_folder
-
-    writable_target(target, force)
-    with staged_folder(target) as staging:
-        write(staging)

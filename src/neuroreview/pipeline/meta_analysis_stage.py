@@ -40,12 +40,9 @@ def meta_analyse(
     """
     from neuroreview.cbma.experiments import build_experiments
     from neuroreview.cbma.imputation import MEDIAN
-    from neuroreview.pipeline.meta_analysis import (
-        Timer,
-        analysis_record,
-        impute_and_perform,
-        write_folder,
-    )
+    from neuroreview.pipeline.analysis_folder import write_folder
+    from neuroreview.pipeline.meta_analysis import analysis_record, impute_and_perform
+    from neuroreview.pipeline.settings import Timer
 
     timer = Timer()
     start = time.perf_counter()

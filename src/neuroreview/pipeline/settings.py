@@ -1,0 +1,112 @@
+"""A meta-analysis's settings as ``neuroreview analyze`` takes them, checked before any work, and
+the timer that records how long each part took."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from neuroreview.cbma.registry import ONE_SET_METHODS
+from neuroreview.errors import NeuroreviewError
+
+if TYPE_CHECKING:
+    from neuroreview.cbma.base import CBMAEstimator
+
+METHODS = ONE_SET_METHODS
+NULL_MASKS = ("brain", "gm")
+
+
+@dataclass
+class Timer:
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = round(time.perf_counter() - start, 3)
+
+
+@dataclass
+class Settings:
+    """The analysis options, checked together before any work is done."""
+
+    method: str
+    null_mask: str
+    fwhm: float | None
+    sample_size: float | None
+    radius: float | None
+    voxel_exact: bool
+    subvoxel: bool
+    fwe: bool
+    iterations: int
+    seed: int | None
+    jobs: int
+    early_stop: float | None
+    voxel_thresh: float
+    alpha: float
+
+    def check(self) -> None:
+        """Refuse contradictory or meaningless options, each in one line."""
+        if self.method not in METHODS:
+            raise NeuroreviewError(f"unknown method {self.method!r}; choose ale, mkda or kda")
+        if self.null_mask not in NULL_MASKS:
+            raise NeuroreviewError(f"unknown null mask {self.null_mask!r}; choose brain or gm")
+        if self.iterations < 1:
+            raise NeuroreviewError(f"--iterations must be at least 1, got {self.iterations}")
+        if self.jobs < 1:
+            raise NeuroreviewError(f"--jobs must be at least 1, got {self.jobs}")
+        for name, value in (("--voxel-thresh", self.voxel_thresh), ("--alpha", self.alpha)):
+            if not 0.0 < value < 1.0:
+                raise NeuroreviewError(f"{name} must lie between 0 and 1, got {value:g}")
+        sizes = {
+            "--fwhm": self.fwhm,
+            "--sample-size": self.sample_size,
+            "--radius": self.radius,
+            "--early-stop": self.early_stop,
+        }
+        for name, value in sizes.items():
+            if value is not None and not value > 0:
+                raise NeuroreviewError(f"{name} must be positive, got {value:g}")
+        if self.method == "ale":
+            if self.fwhm is not None and self.sample_size is not None:
+                raise NeuroreviewError("give --fwhm or --sample-size, not both")
+            if self.radius is not None:
+                raise NeuroreviewError("--radius applies to MKDA and KDA; ALE kernels use --fwhm")
+        else:
+            ale_only = {
+                "--fwhm": self.fwhm is not None,
+                "--sample-size": self.sample_size is not None,
+                "--voxel-exact": self.voxel_exact,
+                "--subvoxel": self.subvoxel,
+            }
+            used = [name for name, given in ale_only.items() if given]
+            if used:
+                raise NeuroreviewError(f"{used[0]} applies to ALE only, not {self.method.upper()}")
+
+    def check_sample_sizes(self, missing: list[str]) -> None:
+        """ALE without a fixed kernel needs every sample size; say so in the CLI's words."""
+        if self.method == "ale" and self.fwhm is None and self.sample_size is None and missing:
+            raise NeuroreviewError(
+                f"ALE sizes each kernel from the sample size, and {len(missing)} experiment(s) "
+                f"report none (first: {missing[0]!r}); record them, or give --sample-size N or "
+                "--fwhm MM for every experiment"
+            )
+
+    def estimator(self) -> CBMAEstimator:
+        from neuroreview.cbma.base import AnalysisSpace
+        from neuroreview.cbma.registry import method
+
+        return method(self.method).build(
+            AnalysisSpace.default(self.null_mask),
+            fwhm=self.fwhm,
+            sample_size=self.sample_size,
+            voxel_exact=self.voxel_exact,
+            subvoxel=self.subvoxel,
+            radius=self.radius,
+        )
