@@ -691,6 +691,27 @@ def test_a_missing_folder_is_an_error(tmp_path):
     assert "nothing: no such folder; run `neuroreview run` first" in result.output
 
 
+@pytest.mark.parametrize(
+    ("relative", "text", "message"),
+    [
+        ("decode/index.tsv", "kind\ttarget\nmap\tX\n", "lacks the column(s) file, note"),
+        ("regions/exclusions.tsv", "evidence\nvote\n", "lacks the column(s) reason"),
+        ("ale/clusters.tsv", "cluster_id\tx\n", "lacks the column(s) subpeak, y, z, label"),
+    ],
+)
+def test_a_table_without_the_columns_the_report_reads_is_refused_by_name(
+    out, tmp_path, relative, text, message
+):
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    before = (copy / REPORT).read_bytes()
+    (copy / relative).write_text(text)
+    result = runner.invoke(app, ["report", str(copy)])
+    assert result.exit_code == 2
+    assert f"error: {copy / relative}: {message} a run writes" in " ".join(result.output.split())
+    assert (copy / REPORT).read_bytes() == before
+
+
 def test_a_failed_build_leaves_the_previous_report_whole(out, tmp_path, monkeypatch):
     copy = tmp_path / "out"
     shutil.copytree(out, copy)

@@ -30,6 +30,9 @@ class Method:
     #: ALE sizes each kernel from the experiment's sample size; the others need none.
     uses_sample_size: bool = False
     two_group: bool = False
+    #: The kernel options that apply to it (``analyze``'s flags, without dashes): any other
+    #: kernel option given for it is refused.
+    options: tuple[str, ...] = ()
 
 
 def _ale(
@@ -69,13 +72,18 @@ def _mkda_chi2(space: AnalysisSpace, radius: float | None = None, **_: Any) -> T
     return MKDAChi2(r=DEFAULT_RADIUS_MM if radius is None else radius, space=space)
 
 
+#: ALE's Gaussian kernel: a fixed FWHM or sample size, and its exact or subvoxel placement.
+ALE_OPTIONS = ("fwhm", "sample_size", "voxel_exact", "subvoxel")
+#: MKDA's and KDA's sphere.
+SPHERE_OPTIONS = ("radius",)
+
 METHODS: dict[str, Method] = {
     method.key: method
     for method in (
-        Method("ale", "ALE", _ale, uses_sample_size=True),
-        Method("mkda", "MKDA density", _mkda),
-        Method("kda", "KDA", _kda),
-        Method("mkda_chi2", "MKDA chi-square", _mkda_chi2, two_group=True),
+        Method("ale", "ALE", _ale, uses_sample_size=True, options=ALE_OPTIONS),
+        Method("mkda", "MKDA density", _mkda, options=SPHERE_OPTIONS),
+        Method("kda", "KDA", _kda, options=SPHERE_OPTIONS),
+        Method("mkda_chi2", "MKDA chi-square", _mkda_chi2, two_group=True, options=SPHERE_OPTIONS),
     )
 }
 #: The one-set methods ``analyze --method`` offers.
@@ -89,6 +97,11 @@ def method(key: str) -> Method:
     except KeyError:
         choices = ", ".join(ONE_SET_METHODS)
         raise ValueError(f"unknown method {key!r}; choose {choices}") from None
+
+
+def taking(option: str) -> list[str]:
+    """The labels of the one-set methods ``option`` applies to, for an error naming them."""
+    return [m.label for m in METHODS.values() if option in m.options and not m.two_group]
 
 
 def label(key: str) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -94,13 +94,17 @@ class RunFiles:
         except json.JSONDecodeError as error:
             raise InputError(f"not valid JSON: {error}", source=self.path(relative)) from error
 
-    def table(self, relative: str) -> Table:
-        """A TSV as text cells; a missing or ragged file is an error naming it."""
+    def table(self, relative: str, required: Iterable[str] = ()) -> Table:
+        """A TSV as text cells; a missing or ragged file, or one without a ``required`` column,
+        is an error naming it."""
         path = self.path(relative)
         rows = list(csv.reader(io.StringIO(self.text(relative), newline=""), delimiter="\t"))
         if not rows:
             raise InputError("empty table; expected a header line", source=path)
         header, body = rows[0], rows[1:]
+        missing = [column for column in required if column not in header]
+        if missing:
+            raise InputError(f"lacks the column(s) {', '.join(missing)} a run writes", source=path)
         for number, row in enumerate(body, start=2):
             if len(row) != len(header):
                 raise InputError(f"{len(row)} cells, the header has {len(header)}", path, number)

@@ -30,12 +30,14 @@ class AnalysisInputs:
 def impute_rule(text: str | None, settings: Settings) -> str | float | None:
     """``--impute-sample-size`` checked against the other options before any work."""
     from neuroreview.cbma.imputation import parse_rule
+    from neuroreview.cbma.registry import METHODS, method
 
     if text is None:
         return None
-    if settings.method != "ale":
+    if not method(settings.method).uses_sample_size:
+        takers = " and ".join(m.label for m in METHODS.values() if m.uses_sample_size)
         raise NeuroreviewError(
-            f"--impute-sample-size applies to ALE only; {settings.method.upper()} needs no "
+            f"--impute-sample-size applies to {takers} only; {settings.method.upper()} needs no "
             "sample size"
         )
     if settings.fwhm is not None or settings.sample_size is not None:

@@ -121,8 +121,10 @@ def impute_and_perform(
     """ALE with the missing sample sizes imputed by ``rule`` (None: none imputed), and, when any
     was, the same analysis at the smallest and largest reported N to show what it decided."""
     from neuroreview.cbma.imputation import impute_sample_sizes
+    from neuroreview.cbma.registry import method
 
-    if rule is None or settings.method != "ale" or settings.fwhm or settings.sample_size:
+    sized = method(settings.method).uses_sample_size
+    if rule is None or not sized or settings.fwhm or settings.sample_size:
         return perform(coordinates, settings, timer, progress), None
     try:
         imputed, imputation = impute_sample_sizes(coordinates, rule)

@@ -38,6 +38,7 @@ def meta_analyse(
     sizes each kernel from the sample size: a missing one gets the median of the reported ones,
     marked, and the analysis is repeated at the smallest and largest reported N.
     """
+    from neuroreview.cbma import registry
     from neuroreview.cbma.experiments import build_experiments
     from neuroreview.cbma.imputation import MEDIAN
     from neuroreview.pipeline.analysis_folder import write_folder
@@ -47,7 +48,8 @@ def meta_analyse(
     timer = Timer()
     start = time.perf_counter()
     coordinates, pooling = build_experiments(studies)
-    if method == "ale" and len(coordinates.missing_sample_sizes()) == coordinates.n_experiments:
+    sized = registry.method(method).uses_sample_size
+    if sized and len(coordinates.missing_sample_sizes()) == coordinates.n_experiments:
         return {
             "status": "skipped",
             "reason": f"none of the {coordinates.n_experiments} experiments reports a sample "
@@ -55,7 +57,7 @@ def meta_analyse(
         }
     outcome: Outcome
     outcome, imputation = impute_and_perform(
-        coordinates, settings, MEDIAN if method == "ale" else None, timer, progress
+        coordinates, settings, MEDIAN if sized else None, timer, progress
     )
     inputs = inputs | {"study_ids": [s.id for s in studies], "experiments": pooling.to_dict()}
     analysis = analysis_record(outcome, settings, coordinates, studies, inputs, imputation)

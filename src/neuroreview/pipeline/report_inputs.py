@@ -10,6 +10,7 @@ nothing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,12 +19,21 @@ from neuroreview.errors import InputError
 from neuroreview.io import layout
 from neuroreview.io.run_files import RunFiles
 from neuroreview.report.context import Analysis, Context, Decoded, Table, functional_topics
+from neuroreview.synthesis.claims import CLAIM_COLUMNS
+from neuroreview.synthesis.convergence import COLUMNS as CONVERGENCE_COLUMNS
+from neuroreview.synthesis.convergence import EFFECT_COLUMNS
 
 if TYPE_CHECKING:
     from neuroreview.synthesis.effects import PooledEffect
 
 #: The meta-analyses a run writes, in report order.
 METHODS = ("ale", "mkda")
+#: The columns the report reads from each kind of table: a file without them is refused by name.
+STUDY_COLUMNS = ("study_id", "drug", "population", "modality", "timing")
+CLUSTER_COLUMNS = ("cluster_id", "subpeak", "x", "y", "z", "label")
+EXCLUSION_COLUMNS = ("evidence", "reason")
+QUESTION_COLUMNS = ("title", "direction", "k", "status", "experiments")
+DECODE_INDEX_COLUMNS = ("kind", "target", "file", "note")
 
 
 def write_report(
@@ -73,15 +83,15 @@ def gather(
     steps = summary["steps"]
     read: list[str] = []
 
-    def table(relative: str) -> Table:
+    def table(relative: str, required: Iterable[str] = ()) -> Table:
         read.append(relative)
-        return files.table(relative)
+        return files.table(relative, required)
 
-    def optional(relative: str) -> Table | None:
-        return table(relative) if files.exists(relative) else None
+    def optional(relative: str, required: Iterable[str] = ()) -> Table | None:
+        return table(relative, required) if files.exists(relative) else None
 
     crosstab = table(layout.CROSSTAB)
-    studies = table(layout.CORPUS_STUDIES).records()
+    studies = table(layout.CORPUS_STUDIES, STUDY_COLUMNS).records()
     read += [name for name in (layout.CORPUS_FOCI, layout.CORPUS_FINDINGS) if files.exists(name)]
     analyses = []
     for method in METHODS:
@@ -90,12 +100,12 @@ def gather(
         read += used
     folder = steps.get("regions", {}).get("folder", layout.REGIONS_FOLDER)
     votes = table(layout.within(folder, layout.VOTES))
-    convergence = table(layout.within(folder, layout.CONVERGENCE))
-    exclusions = table(layout.within(folder, layout.EXCLUSIONS))
-    effects = optional(layout.within(folder, layout.EFFECTS))
-    claims = optional(layout.within(folder, layout.CLAIMS))
+    convergence = table(layout.within(folder, layout.CONVERGENCE), CONVERGENCE_COLUMNS)
+    exclusions = table(layout.within(folder, layout.EXCLUSIONS), EXCLUSION_COLUMNS)
+    effects = optional(layout.within(folder, layout.EFFECTS), EFFECT_COLUMNS)
+    claims = optional(layout.within(folder, layout.CLAIMS), CLAIM_COLUMNS)
     questions_folder = steps.get("questions", {}).get("folder", layout.QUESTIONS_FOLDER)
-    questions = optional(layout.within(questions_folder, layout.QUESTIONS_TABLE))
+    questions = optional(layout.within(questions_folder, layout.QUESTIONS_TABLE), QUESTION_COLUMNS)
     if decoding is None:
         decoding, used = _decodings(files)
         read += used
@@ -145,7 +155,7 @@ def _analysis(
         return Analysis(method, name, "skipped", step.get("reason", "")), []
     folder = step.get("folder", method)
     record = files.json(layout.within(folder, layout.ANALYSIS_RECORD))
-    clusters = files.table(layout.within(folder, layout.CLUSTER_TABLE))
+    clusters = files.table(layout.within(folder, layout.CLUSTER_TABLE), CLUSTER_COLUMNS)
     contributions_file = layout.within(folder, layout.CONTRIBUTIONS)
     contributions = files.table(contributions_file) if files.exists(contributions_file) else None
     images = [layout.within(folder, layout.Z_MAP), layout.within(folder, layout.CLUSTER_IMAGE)]
@@ -163,7 +173,7 @@ def _decodings(files: RunFiles) -> tuple[list[Decoded], list[str]]:
     if not files.exists(index_file):
         return [], []
     decoded, used = [], [index_file]
-    for entry in files.table(index_file).records():
+    for entry in files.table(index_file, DECODE_INDEX_COLUMNS).records():
         table = files.table(entry["file"]) if entry["file"] else None
         if table is not None:
             used.append(table.path)

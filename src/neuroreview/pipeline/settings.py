@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from neuroreview.cbma.registry import ONE_SET_METHODS
+from neuroreview.cbma.registry import ONE_SET_METHODS, label, method, taking
 from neuroreview.errors import NeuroreviewError
 
 if TYPE_CHECKING:
@@ -73,34 +73,35 @@ class Settings:
         for name, value in sizes.items():
             if value is not None and not value > 0:
                 raise NeuroreviewError(f"{name} must be positive, got {value:g}")
-        if self.method == "ale":
-            if self.fwhm is not None and self.sample_size is not None:
-                raise NeuroreviewError("give --fwhm or --sample-size, not both")
-            if self.radius is not None:
-                raise NeuroreviewError("--radius applies to MKDA and KDA; ALE kernels use --fwhm")
-        else:
-            ale_only = {
-                "--fwhm": self.fwhm is not None,
-                "--sample-size": self.sample_size is not None,
-                "--voxel-exact": self.voxel_exact,
-                "--subvoxel": self.subvoxel,
-            }
-            used = [name for name, given in ale_only.items() if given]
-            if used:
-                raise NeuroreviewError(f"{used[0]} applies to ALE only, not {self.method.upper()}")
+        chosen = method(self.method)
+        given = {
+            "fwhm": self.fwhm is not None,
+            "sample_size": self.sample_size is not None,
+            "voxel_exact": self.voxel_exact,
+            "subvoxel": self.subvoxel,
+            "radius": self.radius is not None,
+        }
+        for option in (o for o, is_given in given.items() if is_given):
+            if option not in chosen.options:
+                takers = " and ".join(taking(option))
+                raise NeuroreviewError(
+                    f"--{option.replace('_', '-')} applies to {takers} only, not {chosen.label}"
+                )
+        if self.fwhm is not None and self.sample_size is not None:
+            raise NeuroreviewError("give --fwhm or --sample-size, not both")
 
     def check_sample_sizes(self, missing: list[str]) -> None:
         """ALE without a fixed kernel needs every sample size; say so in the CLI's words."""
-        if self.method == "ale" and self.fwhm is None and self.sample_size is None and missing:
+        sized = method(self.method).uses_sample_size
+        if sized and self.fwhm is None and self.sample_size is None and missing:
             raise NeuroreviewError(
-                f"ALE sizes each kernel from the sample size, and {len(missing)} experiment(s) "
+                f"{label(self.method)} sizes each kernel from the sample size, and {len(missing)} experiment(s) "
                 f"report none (first: {missing[0]!r}); record them, or give --sample-size N or "
                 "--fwhm MM for every experiment"
             )
 
     def estimator(self) -> CBMAEstimator:
         from neuroreview.cbma.base import AnalysisSpace
-        from neuroreview.cbma.registry import method
 
         return method(self.method).build(
             AnalysisSpace.default(self.null_mask),
