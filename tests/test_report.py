@@ -712,6 +712,23 @@ def test_a_table_without_the_columns_the_report_reads_is_refused_by_name(
     assert (copy / REPORT).read_bytes() == before
 
 
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ("sgacc\tglx\ts1\tbig\t0.1\nsgacc\tglx\ts2\t0.2\t0.1\n", ":2: g 'big' and variance"),
+        ("sgacc\tglx\ts1\t0.5\t0\nsgacc\tglx\ts2\t0.2\t0.1\n", ": study 's1': the variance"),
+    ],
+)
+def test_effects_that_cannot_be_pooled_again_name_the_file(out, tmp_path, rows, message):
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    effects = copy / "regions" / "effects.tsv"
+    effects.write_text("region\tmeasure\tstudy_id\tg\tvariance\n" + rows)
+    result = runner.invoke(app, ["report", str(copy)])
+    assert result.exit_code == 2
+    assert f"error: {effects}{message}" in " ".join(result.output.split())
+
+
 def test_a_failed_build_leaves_the_previous_report_whole(out, tmp_path, monkeypatch):
     copy = tmp_path / "out"
     shutil.copytree(out, copy)

@@ -52,7 +52,7 @@ class RunFiles:
             target.parent.mkdir(parents=True, exist_ok=True)
         with atomic_paths(targets) as temporaries:
             for temporary, text in zip(temporaries, texts.values(), strict=True):
-                temporary.write_text(text, encoding="utf-8")
+                temporary.write_text(text, encoding="utf-8", newline="")
         self._texts.update(texts)
         return targets
 

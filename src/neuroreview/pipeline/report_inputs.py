@@ -114,7 +114,7 @@ def gather(
         prisma = files.json(layout.PRISMA)
         read.append(layout.PRISMA)
     if pooled is None:
-        pooled = _pool(effects)
+        pooled = _pool(files, effects)
     return Context(
         out=out,
         summary=summary,
@@ -181,18 +181,29 @@ def _decodings(files: RunFiles) -> tuple[list[Decoded], list[str]]:
     return decoded, used
 
 
-def _pool(effects: Table | None) -> dict[tuple[str, str], PooledEffect]:
+def _pool(files: RunFiles, effects: Table | None) -> dict[tuple[str, str], PooledEffect]:
     """The REML pools of a folder's ``effects.tsv`` (the rows the convergence table pooled)."""
     from neuroreview.synthesis.convergence import pool_groups
 
     if effects is None:
         return {}
     groups: dict[tuple[str, str], list[tuple[str, float, float]]] = {}
-    for row in effects.records():
+    for line, row in enumerate(effects.records(), start=2):
+        try:
+            g, variance = float(row["g"]), float(row["variance"])
+        except ValueError:
+            raise InputError(
+                f"g {row['g']!r} and variance {row['variance']!r} must be numbers",
+                files.path(effects.path),
+                line,
+            ) from None
         groups.setdefault((row["region"], row["measure"]), []).append(
-            (row["study_id"], float(row["g"]), float(row["variance"]))
+            (row["study_id"], g, variance)
         )
-    return pool_groups(groups)
+    try:
+        return pool_groups(groups)
+    except InputError as error:
+        raise InputError(error.message, files.path(effects.path)) from error
 
 
 def decoding_overview(decodings: list[Decoded], top: int = 3) -> Table:
