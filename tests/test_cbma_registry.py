@@ -8,27 +8,14 @@ import pytest
 
 from neuroreview.cbma import registry
 from neuroreview.errors import NeuroreviewError
+from neuroreview.pipeline.config import ReviewConfig, meta_analysis_settings
 from neuroreview.pipeline.settings import Settings
 
 
 def _settings(method: str, **options) -> Settings:
-    values = dict(
-        method=method,
-        null_mask="brain",
-        fwhm=None,
-        sample_size=None,
-        radius=None,
-        voxel_exact=False,
-        subvoxel=False,
-        fwe=False,
-        iterations=10,
-        seed=0,
-        jobs=1,
-        early_stop=None,
-        voxel_thresh=0.001,
-        alpha=0.05,
-    )
-    return Settings(**(values | options))
+    """The run's settings for ``method`` with some kernel options changed (not yet checked)."""
+    defaults = meta_analysis_settings(method, ReviewConfig(iterations=10, seed=0, jobs=1))
+    return replace(defaults, **options)
 
 
 def test_every_declared_option_is_a_setting_and_only_ale_sizes_kernels_by_n():
