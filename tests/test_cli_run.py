@@ -20,6 +20,7 @@ from neuroreview.io.tables import read_tables, write_tables
 from neuroreview.model import Analysis, EffectSize, Exposure, Focus, RegionFinding, Study
 from neuroreview.store import Repository
 from neuroreview.synthesis.selection import select_studies
+from report_data import RUN_STEPS
 
 runner = CliRunner()
 SLEUTH = Path(__file__).parent / "data" / "cli" / "two_studies.txt"
@@ -166,16 +167,7 @@ def test_summary_records_steps_counts_seeds_and_timings(default_run):
         "min_experiments": 17,
     }
     steps = summary["steps"]
-    assert list(steps) == [
-        "load",
-        "select",
-        "ale",
-        "mkda",
-        "questions",
-        "regions",
-        "decode",
-        "report",
-    ]
+    assert list(steps) == RUN_STEPS
     assert all(step["status"] == "run" for step in steps.values())
     select = steps["select"]
     # A user's corpus reviews unknown exposure too (coord8): only chronic use is left out.

@@ -18,7 +18,7 @@ from neuroreview.pipeline.review import ReviewResult, run_review
 from neuroreview.report.sentences import number
 
 sys.path.insert(0, str(Path(__file__).parent))
-from report_data import STUDIES  # noqa: E402
+from report_data import RUN_STEPS, STUDIES  # noqa: E402
 from run_manifest import manifest  # noqa: E402
 
 runner = CliRunner()
@@ -75,16 +75,7 @@ def test_a_review_runs_from_python_and_writes_its_config(corpus, tmp_path):
     assert isinstance(result, ReviewResult) and result.out == tmp_path / "out"
     assert result.selection.to_dict()["n_coordinate_studies"] == 11
     assert result.steps["ale"]["n_experiments"] == 11 and result.steps["ale"]["seed"] == 1
-    assert list(result.steps) == [
-        "load",
-        "select",
-        "ale",
-        "mkda",
-        "questions",
-        "regions",
-        "decode",
-        "report",
-    ]
+    assert list(result.steps) == RUN_STEPS
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["steps"]["mkda"]["n_clusters"] == result.steps["mkda"]["n_clusters"]
     assert ReviewConfig.from_toml(tmp_path / "out" / "review.toml") == config.model_copy(

@@ -87,9 +87,8 @@ def regions(
     ] = None,
 ) -> None:
     """Count studies per region and direction, pool effect sizes, and show both per region."""
+    from neuroreview.pipeline.corpus import BUILTIN_ORIGIN, builtin_studies, store_studies
     from neuroreview.pipeline.regions import (
-        load_builtin,
-        load_store,
         read_clusters,
         synthesize_regions,
         write_regions_folder,
@@ -99,9 +98,10 @@ def regions(
     if builtin and db is not None:
         raise NeuroreviewError("give either --db or --builtin, not both")
     if builtin:
-        studies, origin = load_builtin()
+        studies, origin = builtin_studies(), f"the {BUILTIN_ORIGIN}"
     else:
-        studies, origin = load_store(db or os.environ.get("NEUROREVIEW_DB") or DEFAULT_DATABASE)
+        store = db or os.environ.get("NEUROREVIEW_DB") or DEFAULT_DATABASE
+        studies, origin = store_studies(store, required=True)
     facets = [f.value for f in by or ()]
     kinds = [k.value for k in kind] if kind else [Kind.drug_effect.value]
     cluster_evidence = read_clusters(clusters) if clusters is not None else None

@@ -17,20 +17,15 @@ COLUMNS = ("study_id", "analysis_id", "focus", "x", "y", "z", "space", "reason",
 
 def load_studies(inputs: list[Path] | None, db: str, builtin: bool) -> list[Study]:
     """The studies to check: files, the built-in corpus, or a store (never created here)."""
+    from neuroreview.pipeline.corpus import builtin_studies, file_studies, store_studies
+
     if builtin and inputs:
         raise NeuroreviewError("give either INPUT files or --builtin, not both")
     if builtin:
-        from neuroreview.io.builtin import load_builtin_corpus
-
-        return load_builtin_corpus()
+        return builtin_studies()
     if inputs:
-        from neuroreview.io.dispatch import read_inputs
-
-        return read_inputs(inputs, "auto")
-    from neuroreview.store import Repository
-
-    with Repository(db, create=False) as repository:
-        return repository.list_studies()
+        return file_studies(inputs)
+    return store_studies(db)[0]
 
 
 def check_studies(studies: list[Study]) -> list:

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from neuroreview.errors import NeuroreviewError
 from neuroreview.io.layout import CLAIMS, EXCLUSIONS, REGION_TABLES, within
 
 if TYPE_CHECKING:
@@ -25,7 +24,6 @@ if TYPE_CHECKING:
 
 #: The kinds of result that vote unless asked otherwise: a drug's effect, nothing else.
 DEFAULT_KINDS = ("drug_effect",)
-BUILTIN_ORIGIN = "the built-in ketamine corpus"
 
 
 @dataclass(frozen=True)
@@ -143,28 +141,3 @@ def read_clusters(folder: Path) -> tuple[pd.DataFrame, np.ndarray]:
     from neuroreview.io.maps import read_analysis_clusters
 
     return read_analysis_clusters(folder)
-
-
-def load_store(db: str) -> tuple[list[Study], str]:
-    """The store's studies; a missing SQLite file is an error rather than a new empty store."""
-    from neuroreview.store import Repository
-
-    with Repository(db, create=False) as repository:
-        studies = repository.list_studies()
-        url = repository.url
-    if not studies:
-        raise NeuroreviewError(
-            f"the store {url} holds no studies; add some with `neuroreview import FILE`"
-        )
-    return studies, url
-
-
-def load_builtin() -> tuple[list[Study], str]:
-    from neuroreview.io.builtin import load_builtin_corpus
-
-    studies = load_builtin_corpus()
-    if not studies:
-        raise NeuroreviewError(
-            "no built-in corpus ships with this version yet; use --db STORE instead"
-        )
-    return studies, BUILTIN_ORIGIN

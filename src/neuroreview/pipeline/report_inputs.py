@@ -18,6 +18,7 @@ from neuroreview.cbma.registry import label
 from neuroreview.errors import InputError
 from neuroreview.io import layout
 from neuroreview.io.run_files import RunFiles
+from neuroreview.pipeline.meta_analysis_stage import CBMA_METHODS
 from neuroreview.report.context import Analysis, Context, Decoded, Table, functional_topics
 from neuroreview.synthesis.claims import CLAIM_COLUMNS
 from neuroreview.synthesis.convergence import COLUMNS as CONVERGENCE_COLUMNS
@@ -26,8 +27,6 @@ from neuroreview.synthesis.convergence import EFFECT_COLUMNS
 if TYPE_CHECKING:
     from neuroreview.synthesis.effects import PooledEffect
 
-#: The meta-analyses a run writes, in report order.
-METHODS = ("ale", "mkda")
 #: The columns the report reads from each kind of table: a file without them is refused by name.
 STUDY_COLUMNS = ("study_id", "drug", "population", "modality", "timing")
 CLUSTER_COLUMNS = ("cluster_id", "subpeak", "x", "y", "z", "label")
@@ -94,7 +93,7 @@ def gather(
     studies = table(layout.CORPUS_STUDIES, STUDY_COLUMNS).records()
     read += [name for name in (layout.CORPUS_FOCI, layout.CORPUS_FINDINGS) if files.exists(name)]
     analyses = []
-    for method in METHODS:
+    for method in CBMA_METHODS:
         analysis, used = _analysis(files, method, steps.get(method))
         analyses.append(analysis)
         read += used

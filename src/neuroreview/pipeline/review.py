@@ -36,6 +36,7 @@ from neuroreview.io.layout import (
 )
 from neuroreview.model import Study
 from neuroreview.pipeline.config import ReviewConfig, meta_analysis_settings, review_exposures
+from neuroreview.pipeline.corpus import BUILTIN_ORIGIN
 from neuroreview.pipeline.decoding import DECODE_FOLDER
 from neuroreview.pipeline.meta_analysis_stage import CBMA_METHODS, meta_analyse
 from neuroreview.pipeline.progress import Reporter, SilentReporter
@@ -56,7 +57,6 @@ if TYPE_CHECKING:
 STORE_NAME = RUN_STORE
 LABELS = {key: label(key) for key in CBMA_METHODS}
 CONFIG_FILE = RUN_CONFIG
-BUILTIN_ORIGIN = "built-in ketamine corpus"
 
 
 @dataclass
@@ -283,17 +283,15 @@ def _regions_step(selection: Selection, ale: Outcome | None, files: RunFiles) ->
 
 def _load(corpus: list[Path] | None, db: str | None, out: Path) -> tuple[list, str]:
     """The studies to review and where they came from; files go into a fresh store in ``out``."""
-    from neuroreview.io.builtin import load_builtin_corpus
-    from neuroreview.io.dispatch import read_inputs
-    from neuroreview.store import Repository
+    from neuroreview.pipeline.corpus import builtin_studies, file_studies, store_studies
 
     if db:
-        with Repository(db, create=False) as repository:
-            return repository.list_studies(), f"store {repository.url}"
+        studies, url = store_studies(db)
+        return studies, f"store {url}"
     if corpus:
-        studies, origin = read_inputs(corpus), ", ".join(map(str, corpus))
+        studies, origin = file_studies(corpus), ", ".join(map(str, corpus))
     else:
-        studies, origin = load_builtin_corpus() or [], BUILTIN_ORIGIN
+        studies, origin = builtin_studies(required=False), BUILTIN_ORIGIN
     _fresh_store(out / STORE_NAME, studies)
     return studies, origin
 
