@@ -356,6 +356,17 @@ def test_analyze_refuses_flagged_foci_unless_kept(tmp_path):
     assert record["n_experiments"] == 6 and record["n_foci"] == 7
 
 
+#: SQL that takes a version-3 store back to what version 2 had (no screening tables or columns).
+V3_ADDITIONS_DROPPED = (
+    "DROP INDEX ix_records_batch; ALTER TABLE records DROP COLUMN origin;"
+    "ALTER TABLE records DROP COLUMN search_date; ALTER TABLE records DROP COLUMN batch;"
+    "ALTER TABLE records DROP COLUMN location; ALTER TABLE records DROP COLUMN kind;"
+    "ALTER TABLE decisions DROP COLUMN role; ALTER TABLE studies DROP COLUMN record_id;"
+    "DROP TABLE import_batches; DROP TABLE merges; DROP TABLE duplicate_candidates;"
+    "DROP TABLE screening_settings;"
+)
+
+
 def test_a_version_1_store_is_upgraded_in_place(tmp_path):
     import sqlite3
 
@@ -367,7 +378,8 @@ def test_a_version_1_store_is_upgraded_in_place(tmp_path):
         repository.add_study(study)
     connection = sqlite3.connect(db)
     connection.executescript(
-        "ALTER TABLE analyses DROP COLUMN kind; ALTER TABLE analyses DROP COLUMN measure;"
+        V3_ADDITIONS_DROPPED
+        + "ALTER TABLE analyses DROP COLUMN kind; ALTER TABLE analyses DROP COLUMN measure;"
         "ALTER TABLE analyses DROP COLUMN subject_group; ALTER TABLE foci DROP COLUMN label;"
         "ALTER TABLE region_findings DROP COLUMN kind; DELETE FROM schema_version;"
         "INSERT INTO schema_version VALUES (1, '0.1', '2026-01-01 00:00:00');"
@@ -375,6 +387,6 @@ def test_a_version_1_store_is_upgraded_in_place(tmp_path):
     connection.commit()
     connection.close()
     with Repository(db, create=False) as repository:
-        assert repository.schema_version == 2
+        assert repository.schema_version == 3
         (analysis,) = repository.get_study("s1").analyses
     assert analysis.kind is FindingKind.DRUG_EFFECT and analysis.foci[0].label is None

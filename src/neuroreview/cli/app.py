@@ -11,7 +11,7 @@ import typer
 from typer.core import TyperGroup
 
 from neuroreview import __version__
-from neuroreview.cli import analyze, check, corpus, decode, label, regions, report, run
+from neuroreview.cli import analyze, check, corpus, decode, label, regions, report, run, screen
 from neuroreview.cli.common import error_console, state
 
 
@@ -95,6 +95,7 @@ app.command("label", context_settings=label.CONTEXT_SETTINGS)(label.label)
 app.command("regions")(regions.regions)
 app.command("report")(report.report)
 app.command("decode")(decode.decode)
+app.add_typer(screen.app, name="screen")
 
 
 def _terminate(signum: int, _frame: object) -> None:

@@ -86,8 +86,13 @@ def figure_files(folder: str, name: str) -> tuple[str, str]:
     return f"{folder}/{name}.png", f"{folder}/{name}.svg"
 
 
-#: The PRISMA 2020 counts of a screened corpus (written by the screening stage).
+#: A screened corpus's PRISMA 2020 counts and agreement, its flow diagram, and every record
+#: with where it ended (written when the run's store holds screening records).
+SCREENING_FOLDER = "screening"
 PRISMA = "screening/prisma.json"
+PRISMA_SVG = "screening/prisma.svg"
+PRISMA_PNG = "screening/prisma.png"
+SCREENING_RECORDS = "screening/records.tsv"
 QUESTIONS_FOLDER = "questions"
 QUESTIONS_TABLE = "questions.tsv"
 REGIONS_FOLDER = "regions"

@@ -44,6 +44,14 @@ class RunFiles:
         self._texts[relative] = text
         return target
 
+    def write_bytes(self, relative: str, data: bytes) -> Path:
+        """A binary file (a PNG figure), whole or not at all; not kept in memory."""
+        target = self.path(relative)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(target) as temporary:
+            temporary.write_bytes(data)
+        return target
+
     def write_texts(self, texts: Mapping[str, str]) -> list[Path]:
         """Several files, all or none: each goes to a temporary file first and all are renamed
         into place only when every one is written."""

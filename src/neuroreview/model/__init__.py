@@ -1,6 +1,7 @@
 """The data model every stage shares: pydantic v2 models and their controlled vocabularies."""
 
 from neuroreview.model.enums import (
+    DecisionRole,
     Direction,
     EffectKind,
     Exposure,
@@ -8,6 +9,7 @@ from neuroreview.model.enums import (
     Measure,
     MeasureFamily,
     Modality,
+    Origin,
     Population,
     Space,
     Stage,
@@ -15,7 +17,13 @@ from neuroreview.model.enums import (
     Timing,
     Verdict,
 )
-from neuroreview.model.record import Decision, Record
+from neuroreview.model.record import (
+    AUTOMATION_REASON,
+    Decision,
+    ImportBatch,
+    Merge,
+    Record,
+)
 from neuroreview.model.study import (
     COORDINATE_LIMITS_MM,
     MAX_ABS_COORDINATE_MM,
@@ -31,20 +39,25 @@ from neuroreview.model.study import (
 from neuroreview.model.validation import describe_validation_error, validate_model
 
 __all__ = [
+    "AUTOMATION_REASON",
     "COORDINATE_LIMITS_MM",
     "MAX_ABS_COORDINATE_MM",
     "MNI152_FIELD_OF_VIEW_MM",
     "Analysis",
     "Decision",
+    "DecisionRole",
     "Direction",
     "EffectKind",
     "EffectSize",
     "Exposure",
     "FindingKind",
     "Focus",
+    "ImportBatch",
     "Measure",
     "MeasureFamily",
+    "Merge",
     "Modality",
+    "Origin",
     "Population",
     "Record",
     "RegionFinding",

@@ -302,3 +302,47 @@ class Verdict(LabelledEnum):
     INCLUDE = "include"
     EXCLUDE = "exclude"
     MAYBE = "maybe"
+
+
+class DecisionRole(LabelledEnum):
+    """A reviewer's own verdict, or the decision that settles reviewers' disagreement."""
+
+    REVIEW = "review"
+    RESOLUTION = "resolution"
+
+    @classmethod
+    def synonyms(cls) -> dict[str, str]:
+        return {"third": "resolution", "consensus": "resolution", "arbiter": "resolution"}
+
+
+class Origin(LabelledEnum):
+    """Where a record was identified. The first two are PRISMA 2020's "databases and
+    registers" arm; the rest its "other methods" arm (websites, organisations, citation
+    searching), whose reports go straight to retrieval without title/abstract screening."""
+
+    DATABASE = "database"
+    REGISTER = "register"
+    WEBSITE = "website"
+    ORGANISATION = "organisation"
+    CITATION = "citation"
+    OTHER = "other"
+
+    @classmethod
+    def synonyms(cls) -> dict[str, str]:
+        return {
+            "databases": "database",
+            "registry": "register",
+            "registers": "register",
+            "trial register": "register",
+            "websites": "website",
+            "organization": "organisation",
+            "organisations": "organisation",
+            "citation searching": "citation",
+            "citations": "citation",
+            "snowballing": "citation",
+            "other methods": "other",
+        }
+
+    @property
+    def other_methods(self) -> bool:
+        return self not in (Origin.DATABASE, Origin.REGISTER)

@@ -222,6 +222,8 @@ class Study(_Model):
     exposure: Exposure = Exposure.UNKNOWN
     notes: str | None = None
     provenance: dict[str, str] = Field(default_factory=dict)
+    #: The screened record this study was made from, when it came through screening.
+    record_id: str | None = None
     analyses: list[Analysis] = Field(default_factory=list)
     region_findings: list[RegionFinding] = Field(default_factory=list)
 

@@ -33,6 +33,7 @@ CLUSTER_COLUMNS = ("cluster_id", "subpeak", "x", "y", "z", "label")
 EXCLUSION_COLUMNS = ("evidence", "reason")
 QUESTION_COLUMNS = ("title", "direction", "k", "status", "experiments")
 DECODE_INDEX_COLUMNS = ("kind", "target", "file", "note")
+SCREENING_RECORD_COLUMNS = ("record_id", "source", "location", "citation", "place", "study_id")
 
 
 def write_report(
@@ -108,10 +109,12 @@ def gather(
     if decoding is None:
         decoding, used = _decodings(files)
         read += used
-    prisma = None
-    if files.exists(layout.PRISMA):
+    prisma = prisma_svg = screening_records = None
+    if files.exists(layout.PRISMA_SVG):
         prisma = files.json(layout.PRISMA)
-        read.append(layout.PRISMA)
+        prisma_svg = files.text(layout.PRISMA_SVG)
+        screening_records = files.table(layout.SCREENING_RECORDS, SCREENING_RECORD_COLUMNS)
+        read += [layout.PRISMA, layout.PRISMA_SVG, layout.SCREENING_RECORDS]
     if pooled is None:
         pooled = _pool(files, effects)
     return Context(
@@ -132,6 +135,8 @@ def gather(
         decoding_overview=decoding_overview(decoding),
         pooled_effects=pooled,
         prisma=prisma,
+        prisma_svg=prisma_svg,
+        screening_records=screening_records,
         decoding=list(decoding),
         inputs=[files.path(relative) for relative in _input_order(read)],
         claims=claims,

@@ -110,6 +110,11 @@ def run_review(
             summary = summarize_corpus(studies)
             written = ([] if db else [STORE_NAME]) + _write_corpus(files, studies, summary)
         record.steps["load"].update(n_studies=len(studies), written=written)
+        if db:
+            reporter.stage("screening counts")
+            with record.step("screening"):
+                screened = _screening_step(db, files)
+            record.steps["screening"].update(written=screened)
         reporter.stage("selecting the coordinate studies")
         with record.step("select"):
             selection = select_studies(studies, exposures)
@@ -266,6 +271,13 @@ def _report_step(
     summary = json.loads(json.dumps(document, allow_nan=False))
     report = write_report(files, summary=summary, pooled=pooled, folder_name=name)
     return {"file": report.name, "folder": REPORT_FOLDER, "provenance": PROVENANCE}
+
+
+def _screening_step(db: str, files: RunFiles) -> list[str]:
+    """The store's PRISMA 2020 counts and diagram, when its studies came through screening."""
+    from neuroreview.pipeline.screening import write_screening
+
+    return write_screening(files, db)
 
 
 def _regions_step(selection: Selection, ale: Outcome | None, files: RunFiles) -> RegionSynthesis:

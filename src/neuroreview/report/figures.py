@@ -17,7 +17,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
-from xml.sax.saxutils import escape
 
 import numpy as np
 
@@ -323,80 +322,3 @@ def study_forests(
             )
         )
     return figures
-
-
-# --- PRISMA ----------------------------------------------------------------------------------
-
-#: The PRISMA 2020 flow's boxes, top to bottom: (key of the count, text); exclusions beside.
-PRISMA_STEPS = (
-    ("identified", "Records identified"),
-    ("screened", "Records screened"),
-    ("assessed", "Full-text reports assessed for eligibility"),
-    ("included", "Studies included in the review"),
-)
-PRISMA_EXCLUSIONS = (
-    ("duplicates_removed", "Duplicates removed"),
-    ("excluded_screening", "Records excluded at title/abstract"),
-    ("excluded_full_text", "Reports excluded at full text"),
-)
-
-
-def prisma_svg(counts: dict[str, object]) -> str:
-    """The PRISMA 2020 flow diagram as inline SVG, from the screening counts.
-
-    ``counts`` holds the keys of :data:`PRISMA_STEPS` and :data:`PRISMA_EXCLUSIONS`;
-    ``full_text_reasons`` (reason -> count) lists why full texts were excluded. Drawn as SVG text,
-    not an image, so it stays sharp and its numbers can be searched and copied.
-    """
-    width, box_w, box_h, gap = 720, 300, 56, 34
-    parts = []
-    y = 10
-    reasons = counts.get("full_text_reasons") or {}
-    for index, (key, text) in enumerate(PRISMA_STEPS):
-        parts.append(_box(20, y, box_w, box_h, text, counts.get(key, "?")))
-        if index < len(PRISMA_EXCLUSIONS):
-            ex_key, ex_text = PRISMA_EXCLUSIONS[index]
-            lines = (
-                [f"{reason}: {n}" for reason, n in reasons.items()]
-                if ex_key == "excluded_full_text"
-                else []
-            )
-            parts.append(
-                _box(
-                    400, y, box_w, box_h + 16 * len(lines), ex_text, counts.get(ex_key, "?"), lines
-                )
-            )
-            parts.append(_arrow(20 + box_w, y + box_h / 2, 400, y + box_h / 2))
-            step = max(box_h + 16 * len(lines), box_h) + gap
-            parts.append(_arrow(20 + box_w / 2, y + box_h, 20 + box_w / 2, y + step))
-            y += step
-        else:
-            y += box_h
-    height = y + 10
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="PRISMA 2020 flow diagram" '
-        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" class="prisma">'
-        '<defs><marker id="arrow" markerWidth="8" markerHeight="8" refX="7" refY="4" '
-        'orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="#333"/></marker></defs>'
-        + "".join(parts)
-        + "</svg>"
-    )
-
-
-def _box(
-    x: float, y: float, w: float, h: float, text: str, n: object, lines: list[str] | None = None
-) -> str:
-    body = [
-        f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="4" fill="#f5f7fa" stroke="#333"/>',
-        f'<text x="{x + 10}" y="{y + 22}" font-size="14">{escape(text)}</text>',
-        f'<text x="{x + 10}" y="{y + 42}" font-size="14" font-weight="bold">(n = {escape(str(n))})</text>',
-    ]
-    for i, line in enumerate(lines or []):
-        body.append(
-            f'<text x="{x + 20}" y="{y + 60 + 16 * i}" font-size="12">{escape(line)}</text>'
-        )
-    return "".join(body)
-
-
-def _arrow(x1: float, y1: float, x2: float, y2: float) -> str:
-    return f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="#333" marker-end="url(#arrow)"/>'

@@ -9,6 +9,7 @@ into a manuscript describes the run that produced the numbers beside it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from neuroreview.report.context import Analysis, Context
 from neuroreview.report.sentences import number
@@ -254,19 +255,37 @@ def analysis_settings(analysis: Analysis) -> list[tuple[str, str]]:
     ]
 
 
+def _screening_text(prisma: dict[str, Any]) -> str:
+    """How the records were screened, from the counts and the plan the run recorded."""
+    per_stage = prisma.get("reviewers_per_stage", {})
+    names = {"screening": "title/abstract screening", "eligibility": "full-text assessment"}
+    plan = "; ".join(
+        f"{names[stage]} by {count} independent reviewer{'s' if count > 1 else ''}"
+        for stage, count in per_stage.items()
+        if stage in names
+    )
+    databases = prisma.get("databases", {}).get("identified", {})
+    sources = ", ".join(f"{name} ({n})" for name, n in databases.items())
+    text = (
+        f"Records were identified in {sources or 'no database'}, deduplicated by DOI, PMID and "
+        "fuzzy matching of title, year and first author (every merge recorded with its evidence) "
+        "and screened in neuroreview"
+    )
+    text += f" ({plan}, conflicts settled by a third decision)" if plan else ""
+    text += (
+        f"; {prisma.get('studies_included', 0)} studies were included. The flow is reported "
+        "following PRISMA 2020 (Page et al., 2021)."
+    )
+    return text
+
+
 def build_methods(context: Context) -> Methods:
     """The methods paragraphs, the settings and the references cited in them."""
     paragraphs = [("Study selection", _selection(context))]
     paragraphs += _analysis_text(context)
     paragraphs.append(("Region-level synthesis", _regions_text(context)))
     if context.prisma is not None:
-        paragraphs.append(
-            (
-                "Screening",
-                "Records were screened in neuroreview and the flow is reported following PRISMA "
-                "2020 (Page et al., 2021).",
-            )
-        )
+        paragraphs.append(("Screening", _screening_text(context.prisma)))
     paragraphs.append(("Software and reproducibility", _software(context)))
     attribution = context.summary.get("attribution")
     if attribution:

@@ -39,6 +39,8 @@ from neuroreview.model import (
     Direction,
     EffectSize,
     Focus,
+    ImportBatch,
+    Merge,
     Modality,
     Population,
     Record,
@@ -283,6 +285,8 @@ class Repository:
             for version in range(found + 1, SCHEMA_VERSION + 1):
                 for table, column in schema.UPGRADES[version]:
                     connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {column}"))
+            # Tables a later version added (checkfirst: existing ones are left alone).
+            schema.metadata.create_all(connection)
             connection.execute(
                 insert(schema.schema_version).values(
                     version=SCHEMA_VERSION, software=__version__, created=datetime.now(UTC)
@@ -335,25 +339,260 @@ class Repository:
     @_store_errors
     def add_records(self, records: Sequence[Record], *, source: str | None = None) -> int:
         """Insert citation records (and their decisions) in one transaction."""
+        with self.engine.begin() as connection:
+            self._insert_records(connection, records, source)
+        return len(records)
+
+    # -- screening --------------------------------------------------------------------------
+    @_store_errors
+    def add_import(self, batch: ImportBatch, records: Sequence[Record]) -> None:
+        """Store one imported file and its records together, or neither."""
+        with self.engine.begin() as connection:
+            row = batch.model_dump(mode="json", exclude={"id", "imported", "search_date"})
+            connection.execute(
+                insert(schema.import_batches).values(
+                    batch_id=batch.id,
+                    imported=batch.imported,
+                    search_date=batch.search_date,
+                    **row,
+                )
+            )
+            self._insert_records(connection, records, batch.file)
+
+    @_store_errors
+    def list_batches(self) -> list[ImportBatch]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(schema.import_batches).order_by(schema.import_batches.c.pk)
+            ).all()
+        return [
+            ImportBatch(
+                id=r.batch_id,
+                file=r.file,
+                sha256=r.sha256,
+                format=r.format,
+                source=r.source,
+                origin=r.origin,
+                search_date=r.search_date,
+                imported=_as_utc(r.imported),
+                n_records=r.n_records,
+            )
+            for r in rows
+        ]
+
+    @_store_errors
+    def add_decision(self, record_id: str, decision: Decision, study: Study | None = None) -> None:
+        """Append one decision to a record's history (decisions are never edited or deleted),
+        with the study it makes of an included record, in the same transaction."""
+        with self.engine.begin() as connection:
+            if study is not None:
+                if _existing_ids(connection, schema.studies.c.study_id, [study.id]):
+                    raise InputError(_already_stored({study.id}))
+                _insert_studies(connection, [study])
+            pk = connection.execute(
+                select(schema.records.c.pk).where(schema.records.c.record_id == record_id)
+            ).scalar()
+            if pk is None:
+                raise NeuroreviewError(f"no record {record_id!r} in {self.name}")
+            position = connection.execute(
+                select(func.count())
+                .select_from(schema.decisions)
+                .where(schema.decisions.c.record_pk == pk)
+            ).scalar()
+            connection.execute(
+                insert(schema.decisions).values(
+                    record_pk=pk, position=position, **_decision_row(decision)
+                )
+            )
+
+    @_store_errors
+    def merge_records(
+        self, merges: Sequence[Merge], settled: Sequence[tuple[str, str]] = ()
+    ) -> None:
+        """Mark records as duplicates of kept ones, with the evidence, in one transaction.
+
+        ``settled`` lists candidate pairs these merges answer (their status becomes merged).
+        """
+        with self.engine.begin() as connection:
+            r = schema.records
+            for merge in merges:
+                found = connection.execute(
+                    select(r.c.record_id, r.c.duplicate_of).where(
+                        r.c.record_id.in_([merge.duplicate, merge.kept])
+                    )
+                ).all()
+                states = {row.record_id: row.duplicate_of for row in found}
+                for record_id in (merge.duplicate, merge.kept):
+                    if record_id not in states:
+                        raise NeuroreviewError(f"no record {record_id!r} in {self.name}")
+                    if states[record_id] is not None:
+                        raise NeuroreviewError(
+                            f"record {record_id!r} is already a duplicate of "
+                            f"{states[record_id]!r}; undo that merge first"
+                        )
+                connection.execute(
+                    r.update()
+                    .where(r.c.record_id == merge.duplicate)
+                    .values(duplicate_of=merge.kept)
+                )
+                connection.execute(
+                    r.update()
+                    .where(r.c.duplicate_of == merge.duplicate)
+                    .values(duplicate_of=merge.kept)
+                )
+                connection.execute(insert(schema.merges).values(**merge.model_dump()))
+            for first, second in settled:
+                self._settle(
+                    connection, first, second, "merged", merges[0].decided_by if merges else None
+                )
+
+    @_store_errors
+    def undo_merge(self, duplicate: str, by: str) -> Merge:
+        """Make a merged record a record of its own again; the merge stays in the history."""
+        with self.engine.begin() as connection:
+            m = schema.merges
+            row = connection.execute(
+                select(m)
+                .where(m.c.duplicate == duplicate, m.c.undone.is_(None))
+                .order_by(m.c.pk.desc())
+            ).first()
+            if row is None:
+                raise NeuroreviewError(f"record {duplicate!r} is not merged into another record")
+            now = datetime.now(UTC)
+            connection.execute(m.update().where(m.c.pk == row.pk).values(undone=now))
+            r = schema.records
+            connection.execute(
+                r.update().where(r.c.record_id == duplicate).values(duplicate_of=None)
+            )
+            # Undoing a merge declares the pair distinct, so the next dedup does not redo it.
+            self._record_candidate(
+                connection, duplicate, row.kept, 1.0, row.evidence, "distinct", by
+            )
+        return _merge(row)
+
+    @_store_errors
+    def list_merges(self) -> list[Merge]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(schema.merges).order_by(schema.merges.c.pk)).all()
+        return [_merge(row) for row in rows]
+
+    @_store_errors
+    def add_candidates(self, pairs: Sequence[tuple[str, str, float, str]]) -> int:
+        """Store uncertain duplicate pairs for a person to decide; pairs already known are kept."""
+        added = 0
+        with self.engine.begin() as connection:
+            for first, second, score, evidence in pairs:
+                added += self._record_candidate(
+                    connection, first, second, score, evidence, "pending", None
+                )
+        return added
+
+    @_store_errors
+    def list_candidates(self, status: str | None = None) -> list[dict[str, Any]]:
+        c = schema.duplicate_candidates
+        query = select(c).order_by(c.c.pk)
+        if status is not None:
+            query = query.where(c.c.status == status)
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return [
+            {
+                "first": row.first,
+                "second": row.second,
+                "score": row.score,
+                "evidence": row.evidence,
+                "status": row.status,
+                "decided_by": row.decided_by,
+            }
+            for row in rows
+        ]
+
+    @_store_errors
+    def mark_distinct(self, first: str, second: str, by: str) -> None:
+        with self.engine.begin() as connection:
+            self._record_candidate(
+                connection, first, second, 0.0, "declared distinct", "distinct", by
+            )
+
+    def _settle(self, connection, first: str, second: str, status: str, by: str | None) -> None:
+        self._record_candidate(connection, first, second, 0.0, "", status, by)
+
+    @staticmethod
+    def _record_candidate(
+        connection,
+        first: str,
+        second: str,
+        score: float,
+        evidence: str,
+        status: str,
+        by: str | None,
+    ) -> int:
+        a, b = sorted((first, second))
+        c = schema.duplicate_candidates
+        existing = connection.execute(
+            select(c.c.pk, c.c.status).where(c.c.first == a, c.c.second == b)
+        ).first()
+        if existing is None:
+            connection.execute(
+                insert(c).values(
+                    first=a,
+                    second=b,
+                    score=score,
+                    evidence=evidence,
+                    status=status,
+                    decided_by=by,
+                    time=None if status == "pending" else datetime.now(UTC),
+                )
+            )
+            return 1
+        if status != "pending":
+            connection.execute(
+                c.update()
+                .where(c.c.pk == existing.pk)
+                .values(status=status, decided_by=by, time=datetime.now(UTC))
+            )
+        return 0
+
+    @_store_errors
+    def screening_settings(self) -> dict[str, Any]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(schema.screening_settings)).all()
+        return {row.key: row.value for row in rows}
+
+    @_store_errors
+    def set_screening_settings(self, values: dict[str, Any]) -> None:
+        t = schema.screening_settings
+        with self.engine.begin() as connection:
+            for key, value in values.items():
+                connection.execute(delete(t).where(t.c.key == key))
+                connection.execute(insert(t).values(key=key, value=value))
+
+    @_store_errors
+    def record_studies(self) -> dict[str, str]:
+        """Included record -> the id of the study made from it."""
+        s = schema.studies
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(s.c.record_id, s.c.study_id).where(s.c.record_id.is_not(None))
+            ).all()
+        return {row.record_id: row.study_id for row in rows}
+
+    def _insert_records(self, connection, records: Sequence[Record], source: str | None) -> None:
         repeated = first_repeated(r.id for r in records)
         if repeated is not None:
             raise InputError(f"record {repeated!r} appears twice", source)
-        with self.engine.begin() as connection:
-            clash = _existing_ids(connection, schema.records.c.record_id, [r.id for r in records])
-            if clash:
-                raise InputError(f"record {sorted(clash)[0]!r} already in the store", source)
-            rows = [
-                {"record_id": r.id, **r.model_dump(exclude={"id", "decisions"})} for r in records
-            ]
-            pks = _insert_returning_pks(connection, schema.records, rows)
-            decision_rows = [
-                {"record_pk": pk, "position": i, **d.model_dump(mode="json"), "time": d.time}
-                for pk, record in zip(pks, records, strict=True)
-                for i, d in enumerate(record.decisions)
-            ]
-            if decision_rows:
-                connection.execute(insert(schema.decisions), decision_rows)
-        return len(records)
+        clash = _existing_ids(connection, schema.records.c.record_id, [r.id for r in records])
+        if clash:
+            raise InputError(f"record {sorted(clash)[0]!r} already in the store", source)
+        rows = [{"record_id": r.id, **r.model_dump(exclude={"id", "decisions"})} for r in records]
+        pks = _insert_returning_pks(connection, schema.records, rows)
+        decision_rows = [
+            {"record_pk": pk, "position": i, **_decision_row(d)}
+            for pk, record in zip(pks, records, strict=True)
+            for i, d in enumerate(record.decisions)
+        ]
+        if decision_rows:
+            connection.execute(insert(schema.decisions), decision_rows)
 
     # -- reading ----------------------------------------------------------------------------
     @_store_errors
@@ -410,6 +649,7 @@ class Repository:
                     verdict=d.verdict,
                     reason=d.reason,
                     reviewer=d.reviewer,
+                    role=d.role,
                     time=_as_utc(d.time),
                 )
             )
@@ -421,6 +661,22 @@ class Repository:
 
 
 # -- helpers ----------------------------------------------------------------------------------
+
+
+def _decision_row(decision: Decision) -> dict[str, Any]:
+    return {**decision.model_dump(mode="json"), "time": decision.time}
+
+
+def _merge(row) -> Merge:
+    return Merge(
+        duplicate=row.duplicate,
+        kept=row.kept,
+        evidence=row.evidence,
+        score=row.score,
+        decided_by=row.decided_by,
+        time=_as_utc(row.time),
+        undone=_as_utc(row.undone) if row.undone is not None else None,
+    )
 
 
 def _upgradable(found: int) -> bool:

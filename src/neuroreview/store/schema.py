@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -22,7 +23,7 @@ from sqlalchemy import (
 
 #: Bumped whenever a table changes; a store written by another version is upgraded when an
 #: upgrade is listed in :data:`UPGRADES`, otherwise refused, never misread.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: Columns each version added, as (table, column DDL). Version 2: what kind of result an
 #: analysis or finding is, its measure and subject group, and the authors' label of a peak.
@@ -34,6 +35,18 @@ UPGRADES: dict[int, tuple[tuple[str, str], ...]] = {
         ("analyses", "subject_group VARCHAR(255)"),
         ("foci", "label TEXT"),
         ("region_findings", "kind VARCHAR(32) NOT NULL DEFAULT 'drug_effect'"),
+    ),
+    # Version 3: screening. Where a record came from (PRISMA's two arms, the import batch, the
+    # file and line), which study an included record became, and the role of a decision (a
+    # review or the resolution of a conflict). Its new tables are created by the upgrade.
+    3: (
+        ("records", "origin VARCHAR(16) NOT NULL DEFAULT 'database'"),
+        ("records", "search_date DATE"),
+        ("records", "batch VARCHAR(255)"),
+        ("records", "location TEXT"),
+        ("records", "kind TEXT"),
+        ("decisions", "role VARCHAR(16) NOT NULL DEFAULT 'review'"),
+        ("studies", "record_id VARCHAR(255)"),
     ),
 }
 
@@ -69,6 +82,7 @@ studies = Table(
     Column("exposure", String(32), nullable=False),
     Column("notes", Text),
     Column("provenance", JSON, nullable=False),
+    Column("record_id", String(255)),
 )
 
 analyses = Table(
@@ -141,6 +155,11 @@ records = Table(
     Column("pk", Integer, primary_key=True, autoincrement=True),
     Column("record_id", String(255), nullable=False, unique=True),
     Column("source", String(255)),
+    Column("origin", String(16), nullable=False, server_default="database"),
+    Column("search_date", Date),
+    Column("batch", String(255), index=True),
+    Column("location", Text),
+    Column("kind", Text),
     Column("title", Text),
     Column("abstract", Text),
     Column("authors", JSON, nullable=False),
@@ -168,5 +187,58 @@ decisions = Table(
     Column("verdict", String(16), nullable=False),
     Column("reason", Text),
     Column("reviewer", String(255), nullable=False),
+    Column("role", String(16), nullable=False, server_default="review"),
     Column("time", DateTime(timezone=True), nullable=False),
+)
+
+import_batches = Table(
+    "import_batches",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("batch_id", String(255), nullable=False, unique=True),
+    Column("file", Text, nullable=False),
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("format", String(16), nullable=False),
+    Column("source", String(255)),
+    Column("origin", String(16), nullable=False),
+    Column("search_date", Date),
+    Column("imported", DateTime(timezone=True), nullable=False),
+    Column("n_records", Integer, nullable=False),
+)
+
+# Every merge ever made, undone ones included: the deduplication's history.
+merges = Table(
+    "merges",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("duplicate", String(255), nullable=False, index=True),
+    Column("kept", String(255), nullable=False),
+    Column("evidence", Text, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("decided_by", String(255), nullable=False),
+    Column("time", DateTime(timezone=True), nullable=False),
+    Column("undone", DateTime(timezone=True)),
+)
+
+# Pairs the deduplication was unsure of, and what a person made of them.
+duplicate_candidates = Table(
+    "duplicate_candidates",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("first", String(255), nullable=False),
+    Column("second", String(255), nullable=False),
+    Column("score", Float, nullable=False),
+    Column("evidence", Text, nullable=False),
+    Column("status", String(16), nullable=False, index=True),
+    Column("decided_by", String(255)),
+    Column("time", DateTime(timezone=True)),
+    UniqueConstraint("first", "second"),
+)
+
+# The review's screening rules (reviewers per stage, exclusion reasons), as JSON values by key.
+screening_settings = Table(
+    "screening_settings",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", JSON, nullable=False),
 )
