@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 from neuroreview.cli.app import app
 from neuroreview.io.run_files import RunFiles
 from neuroreview.pipeline.report_inputs import decoding_overview, gather, report_folder
+from neuroreview.pipeline.screening import write_screening
 from neuroreview.report.build import PROVENANCE, REPORT
 from neuroreview.report.context import Analysis, Context, Decoded, Table
 from neuroreview.report.methods import REFERENCES, build_methods
@@ -357,6 +358,47 @@ def test_no_decoding_section_without_decodings(out, tmp_path, monkeypatch):
     assert "<h2>4. Screening</h2>" in html
 
 
+def screened_store(path):
+    """A store with four screened PubMed records: one excluded at title/abstract, one at full
+    text, one included (and made a study), one awaiting a second reviewer."""
+    from neuroreview.model import Decision, Record
+    from neuroreview.pipeline.screening import study_from_record
+    from neuroreview.store import Repository
+
+    def both(stage, verdict, reason=None):
+        return [
+            Decision(stage=stage, verdict=verdict, reviewer=r, reason=reason) for r in ("a", "b")
+        ]
+
+    included = Record(
+        id="1.2",
+        source="PubMed",
+        location="pubmed.nbib:9",
+        title="Ketamine and the sgACC",
+        authors=["Ketamine, K"],
+        year=2019,
+        decisions=both("screening", "include") + both("eligibility", "include"),
+    )
+    records = [
+        Record(
+            id="1.1", source="PubMed", title="Cardiology", decisions=both("screening", "exclude")
+        ),
+        included,
+        Record(
+            id="1.3",
+            source="PubMed",
+            title="Ketamine in rats",
+            decisions=both("screening", "include") + both("eligibility", "exclude", "not ketamine"),
+        ),
+        Record(
+            id="1.4", source="PubMed", title="Pending", decisions=both("screening", "include")[:1]
+        ),
+    ]
+    with Repository(path) as repository:
+        repository.add_records(records)
+        repository.add_study(study_from_record(included, []))
+
+
 def test_optional_sections_appear_when_their_inputs_exist(out, tmp_path, monkeypatch):
     """Decoding (passed in), PRISMA (screening/prisma.json) and study contributions
     (ale/contributions.tsv) are hooks for later issues: shown exactly when given."""
@@ -364,18 +406,8 @@ def test_optional_sections_appear_when_their_inputs_exist(out, tmp_path, monkeyp
     shutil.copytree(out, copy)
     # Brain figures are tested elsewhere; skipping them keeps this test fast.
     monkeypatch.setattr("neuroreview.report.figures.brain_figures", lambda *a: [])
-    (copy / "screening").mkdir()
-    prisma = {
-        "identified": 412,
-        "duplicates_removed": 37,
-        "screened": 375,
-        "excluded_screening": 301,
-        "assessed": 74,
-        "excluded_full_text": 27,
-        "full_text_reasons": {"no imaging": 15, "not ketamine": 12},
-        "included": 47,
-    }
-    (copy / "screening" / "prisma.json").write_text(json.dumps(prisma))
+    screened_store(tmp_path / "screened.db")
+    write_screening(RunFiles(copy), str(tmp_path / "screened.db"))
     (copy / "ale" / "contributions.tsv").write_text(
         "cluster_id\tstudy_id\tpercent\n1\tcoord3\t12.5\n"
     )
@@ -389,25 +421,15 @@ def test_optional_sections_appear_when_their_inputs_exist(out, tmp_path, monkeyp
         "term\tz\nreward\t4.51235\nemotion\t3.2\n"
     )
     assert 'aria-label="PRISMA 2020 flow diagram"' in html
-    boxes = re.findall(r"<text[^>]*>([^<]+)</text>", html)
-    assert boxes == [
-        "Records identified",
-        "(n = 412)",
-        "Duplicates removed",
-        "(n = 37)",
-        "Records screened",
-        "(n = 375)",
-        "Records excluded at title/abstract",
-        "(n = 301)",
-        "Full-text reports assessed for eligibility",
-        "(n = 74)",
-        "Reports excluded at full text",
-        "(n = 27)",
-        "no imaging: 15",
-        "not ketamine: 12",
-        "Studies included in the review",
-        "(n = 47)",
-    ]
+    boxes = dict(re.findall(r'<g data-box="([^"]+)">(.*?)</g>', html, re.S))
+    assert "Records screened (n = 4)" in boxes["databases.screened"]
+    assert "awaiting a decision (n = 1)" in boxes["databases.screened"]
+    assert "Records excluded (n = 1)" in boxes["databases.screened.out"]
+    assert "not ketamine (n = 1)" in boxes["databases.assessed.out"]
+    assert "Studies included in review (n = 1)" in boxes["included"]
+    trace = re.search(r'<table id="screening-trace".*?</table>', html, re.S).group(0)
+    assert "pubmed.nbib:9" in trace and "ketamine2019" in trace
+    assert "title/abstract screening by 2 independent reviewers" in html
     assert "Page MJ, McKenzie JE" in html
     assert 'data-source="ale/contributions.tsv"' in html
     assert_tables_equal_files(copy)

@@ -93,6 +93,8 @@ PRISMA = "screening/prisma.json"
 PRISMA_SVG = "screening/prisma.svg"
 PRISMA_PNG = "screening/prisma.png"
 SCREENING_RECORDS = "screening/records.tsv"
+#: The studies made from screened records, each traced to its search export and line.
+SCREENING_STUDIES = "screening/studies.tsv"
 QUESTIONS_FOLDER = "questions"
 QUESTIONS_TABLE = "questions.tsv"
 REGIONS_FOLDER = "regions"

@@ -33,7 +33,14 @@ CLUSTER_COLUMNS = ("cluster_id", "subpeak", "x", "y", "z", "label")
 EXCLUSION_COLUMNS = ("evidence", "reason")
 QUESTION_COLUMNS = ("title", "direction", "k", "status", "experiments")
 DECODE_INDEX_COLUMNS = ("kind", "target", "file", "note")
-SCREENING_RECORD_COLUMNS = ("record_id", "source", "location", "citation", "place", "study_id")
+SCREENING_STUDY_COLUMNS = (
+    "study_id",
+    "record_id",
+    "source",
+    "location",
+    "citation",
+    "also_found_as",
+)
 
 
 def write_report(
@@ -109,12 +116,12 @@ def gather(
     if decoding is None:
         decoding, used = _decodings(files)
         read += used
-    prisma = prisma_svg = screening_records = None
+    prisma = prisma_svg = screening_studies = None
     if files.exists(layout.PRISMA_SVG):
         prisma = files.json(layout.PRISMA)
         prisma_svg = files.text(layout.PRISMA_SVG)
-        screening_records = files.table(layout.SCREENING_RECORDS, SCREENING_RECORD_COLUMNS)
-        read += [layout.PRISMA, layout.PRISMA_SVG, layout.SCREENING_RECORDS]
+        screening_studies = files.table(layout.SCREENING_STUDIES, SCREENING_STUDY_COLUMNS)
+        read += [layout.PRISMA, layout.PRISMA_SVG, layout.SCREENING_STUDIES]
     if pooled is None:
         pooled = _pool(files, effects)
     return Context(
@@ -136,7 +143,7 @@ def gather(
         pooled_effects=pooled,
         prisma=prisma,
         prisma_svg=prisma_svg,
-        screening_records=screening_records,
+        screening_studies=screening_studies,
         decoding=list(decoding),
         inputs=[files.path(relative) for relative in _input_order(read)],
         claims=claims,

@@ -32,6 +32,7 @@ from neuroreview.io.layout import (
     RUN_CONFIG,
     RUN_RECORD,
     RUN_STORE,
+    SCREENING_FOLDER,
     within,
 )
 from neuroreview.model import Study
@@ -115,6 +116,8 @@ def run_review(
             with record.step("screening"):
                 screened = _screening_step(db, files)
             record.steps["screening"].update(written=screened)
+            if screened:
+                record.folders.append(SCREENING_FOLDER)
         reporter.stage("selecting the coordinate studies")
         with record.step("select"):
             selection = select_studies(studies, exposures)

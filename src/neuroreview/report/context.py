@@ -152,10 +152,11 @@ class Context:
     #: weight: what the per-region forest plots draw.
     pooled_effects: dict[tuple[str, str], PooledEffect] = field(default_factory=dict)
     #: A screened corpus's PRISMA counts and agreement (``screening/prisma.json``), its flow
-    #: diagram as SVG text, and every record with where it ended; None when not screened.
+    #: diagram as SVG text, and the studies made from screened records traced to their search;
+    #: None when the corpus was not screened.
     prisma: dict[str, Any] | None = None
     prisma_svg: str | None = None
-    screening_records: Table | None = None
+    screening_studies: Table | None = None
     decoding: list[Decoded] = field(default_factory=list)
     #: The files the report was built from, hashed in its provenance.
     inputs: list[Path] = field(default_factory=list)

@@ -272,9 +272,10 @@ def _screening_text(prisma: dict[str, Any]) -> str:
         "and screened in neuroreview"
     )
     text += f" ({plan}, conflicts settled by a third decision)" if plan else ""
+    included = prisma.get("studies_included", 0)
     text += (
-        f"; {prisma.get('studies_included', 0)} studies were included. The flow is reported "
-        "following PRISMA 2020 (Page et al., 2021)."
+        f"; {included} {'study was' if included == 1 else 'studies were'} included. The flow is "
+        "reported following PRISMA 2020 (Page et al., 2021)."
     )
     return text
 

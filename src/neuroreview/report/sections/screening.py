@@ -11,7 +11,7 @@ from typing import Any
 from neuroreview.report.context import Context
 from neuroreview.report.sections import Canvas, Section
 
-TRACE_COLUMNS = ["study_id", "record_id", "source", "location", "citation"]
+TRACE_COLUMNS = ["study_id", "record_id", "source", "location", "citation", "also_found_as"]
 
 
 def _agreement(prisma: dict[str, Any]) -> list[str]:
@@ -31,17 +31,11 @@ def _agreement(prisma: dict[str, Any]) -> list[str]:
 
 
 def content(context: Context, canvas: Canvas) -> dict[str, Any]:
-    trace = None
-    if context.screening_records is not None:
-        included = context.screening_records.records()
-        rows = [[r[c] for c in TRACE_COLUMNS] for r in included if r["study_id"]]
-        trace = type(context.screening_records)(
-            context.screening_records.path, list(TRACE_COLUMNS), rows
-        )
+    trace = context.screening_studies
     return {
         "prisma_svg": context.prisma_svg,
         "agreement": _agreement(context.prisma) if context.prisma else [],
-        "trace": trace,
+        "trace": trace.select(TRACE_COLUMNS) if trace is not None else None,
         "corpus_origin": context.summary.get("corpus", "unknown origin"),
     }
 
