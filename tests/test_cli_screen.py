@@ -355,3 +355,22 @@ def test_a_run_on_a_screened_store_shows_its_flow_and_traces_its_studies(db, tmp
     assert studies[1].split("\t")[:3] == ["smith2019", "1.1", "PubMed"]
     records = (out / "screening" / "records.tsv").read_text(encoding="utf-8")
     assert "2.1\tEmbase\tdatabase\t2026-11-02\tembase.ris\tembase.ris:1" in records
+
+
+def test_an_import_interrupted_after_its_rows_are_sent_leaves_nothing(db, tmp_path, monkeypatch):
+    from neuroreview.store.repository import Repository as Store
+
+    original = Store._insert_records
+
+    def insert_then_interrupt(self, connection, records, source):
+        original(self, connection, records, source)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Store, "_insert_records", insert_then_interrupt)
+    extra = tmp_path / "more.csv"
+    extra.write_text("title,year\nKetamine and the insula,2022\n", encoding="utf-8")
+    result = invoke("screen", "import", extra, "--source", "Scopus", "--db", db)
+    assert result.exit_code == 130
+    with Repository(db) as repository:
+        assert [b.id for b in repository.list_batches()] == ["1", "2"]
+        assert len(repository.list_records()) == 5

@@ -26,3 +26,24 @@ def test_every_command_has_a_row_in_the_readme_command_table():
     ]
     missing = [name for name in names if f"| `neuroreview {name}" not in text]
     assert missing == []
+
+
+def test_every_screen_subcommand_is_documented():
+    from neuroreview.cli.screen import app as screen_app
+
+    text = README.read_text(encoding="utf-8")
+    names = sorted(command.name for command in screen_app.registered_commands)
+    assert names == [
+        "conflicts",
+        "decide",
+        "dedup",
+        "import",
+        "next",
+        "prisma",
+        "settings",
+        "simulate",
+    ]
+    section = text[text.index("### `neuroreview screen`") :]
+    missing = [name for name in names if f"- **`{name}" not in section]
+    assert missing == []
+    assert "`neuroreview screen import\\|dedup\\|next\\|decide\\|conflicts\\|prisma" in text

@@ -160,7 +160,9 @@ def flow_records():
         ),
         record("e1", source="Embase", decisions=[*inc, d("retrieval", "exclude", "ann")]),
         record("e2", source="Embase", duplicate_of="p4"),
-        record("e3", source="Embase", decisions=[d("identification", "exclude", "x", "automation")]),
+        record(
+            "e3", source="Embase", decisions=[d("identification", "exclude", "x", "automation")]
+        ),
         record("e4", source="Embase", decisions=inc),
         record("c1", source="ClinicalTrials.gov", origin="register"),
         record("o1", source="refs", origin="citation", decisions=both("eligibility", "include")),
