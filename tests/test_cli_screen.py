@@ -374,3 +374,24 @@ def test_an_import_interrupted_after_its_rows_are_sent_leaves_nothing(db, tmp_pa
     with Repository(db) as repository:
         assert [b.id for b in repository.list_batches()] == ["1", "2"]
         assert len(repository.list_records()) == 5
+
+
+def test_records_removed_before_screening_by_automation_or_another_reason(db, tmp_path):
+    removal = ("--stage", "identification")
+    assert "removed by automation" in decide(
+        db, "1.3", "exclude", "bot", *removal, "--reason", "automation"
+    )
+    assert "removed for other reasons" in decide(
+        db, "1.2", "exclude", "ann", *removal, "--reason", "retracted"
+    )
+    assert "can only be removed" in refused(
+        "screen", "decide", "2.2", "include", "-r", "ann", *removal, "--db", db
+    )
+    decide(db, "2.2", "include", "ann")
+    assert "has been screened already" in refused(
+        "screen", "decide", "2.2", "exclude", "-r", "ann", *removal, "--reason", "x", "--db", db
+    )
+    ok("screen", "prisma", "--out", tmp_path / "p", "--db", db)
+    numbers = svg_numbers((tmp_path / "p" / "prisma.svg").read_text(encoding="utf-8"))
+    assert numbers["databases.identified.out"] == [1, 1, 1]
+    assert numbers["databases.screened"] == [2, 2]

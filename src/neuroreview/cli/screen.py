@@ -35,8 +35,11 @@ ReviewerOption = Annotated[
 StageOption = Annotated[
     str | None,
     typer.Option(
-        metavar="screening|retrieval|eligibility",
-        help="Stage (default: title/abstract screening for next; where the record waits for decide).",
+        metavar="screening|retrieval|eligibility|identification",
+        help=(
+            "Stage (default: title/abstract screening for next; where the record waits for "
+            "decide). identification: remove an unscreened record before screening."
+        ),
     ),
 ]
 

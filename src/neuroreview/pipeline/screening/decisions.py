@@ -8,6 +8,7 @@ from typing import Any
 
 from neuroreview.errors import NeuroreviewError
 from neuroreview.model import (
+    AUTOMATION_REASON,
     Decision,
     DecisionRole,
     Record,
@@ -166,6 +167,12 @@ def decide(
                 f"record {record_id}: 'maybe' is for title/abstract screening; at "
                 f"{chosen.value} decide include or exclude"
             )
+        if chosen is Stage.IDENTIFICATION and (the_verdict is not Verdict.EXCLUDE or not reason):
+            raise NeuroreviewError(
+                f"record {record_id}: at identification a record can only be removed: "
+                f"exclude --reason {AUTOMATION_REASON} (marked ineligible by an automation "
+                "tool) or --reason TEXT (removed for another reason)"
+            )
         if the_verdict is Verdict.EXCLUDE and chosen is Stage.ELIGIBILITY:
             if not reason:
                 raise NeuroreviewError(
@@ -209,6 +216,8 @@ def _stage_to_decide(state: RecordState, stage: str | Stage | None, resolve: boo
             )
         return state.conflict
     waiting = state.next_stage
+    if stage is not None and parse_choice(Stage, stage, "--stage") is Stage.IDENTIFICATION:
+        return _removal_stage(state)
     if waiting is None:
         raise NeuroreviewError(f"record {record.id} needs no more decisions: {state.place.value}")
     chosen = parse_choice(Stage, stage, "--stage") if stage is not None else waiting
@@ -230,6 +239,19 @@ def _stage_to_decide(state: RecordState, stage: str | Stage | None, resolve: boo
             "settle it with --resolve"
         )
     return waiting
+
+
+def _removal_stage(state: RecordState) -> Stage:
+    """Removing a record before screening (PRISMA: by automation tools, or for other reasons)
+    is only possible while nobody has screened it."""
+    record = state.record
+    screened = [d for d in record.decisions if d.stage is not Stage.IDENTIFICATION]
+    if screened or state.next_stage is None:
+        raise NeuroreviewError(
+            f"record {record.id} has been screened already ({state.place.value}); only "
+            "unscreened records can be removed before screening"
+        )
+    return Stage.IDENTIFICATION
 
 
 def study_from_record(record: Record, taken: Sequence[str]) -> Study:
