@@ -174,6 +174,56 @@ def test_records_and_decisions_round_trip(repo):
     assert repo.counts().records == 1
 
 
+def test_screening_batches_merges_candidates_and_decisions_round_trip(repo):
+    from datetime import date
+
+    from neuroreview.model import ImportBatch, Merge
+
+    batch = ImportBatch(
+        id="1",
+        file="pubmed.nbib",
+        sha256="ab" * 32,
+        format="medline",
+        source="PubMed",
+        search_date=date(2026, 11, 1),
+        n_records=2,
+    )
+    records = [
+        Record(
+            id=f"1.{n}",
+            source="PubMed",
+            origin="database",
+            search_date=date(2026, 11, 1),
+            batch="1",
+            location=f"pubmed.nbib:{n}",
+            kind="Journal Article",
+            title=f"Paper {n}",
+        )
+        for n in (1, 2)
+    ]
+    repo.add_import(batch, records)
+    assert repo.list_batches() == [batch]
+    assert repo.list_records() == records
+    merge = Merge(duplicate="1.2", kept="1.1", evidence="same DOI 10.1/x", score=1.0)
+    repo.merge_records([merge])
+    assert repo.list_merges() == [merge]
+    assert [r.duplicate_of for r in repo.list_records()] == [None, "1.1"]
+    with pytest.raises(NeuroreviewError, match="already a duplicate of '1.1'"):
+        repo.merge_records([Merge(duplicate="1.2", kept="1.1", evidence="again", score=1.0)])
+    undone = repo.undo_merge("1.2", by="ann")
+    assert undone.duplicate == "1.2" and repo.list_merges()[0].undone is not None
+    assert [c["status"] for c in repo.list_candidates()] == ["distinct"]
+    assert repo.add_candidates([("1.1", "1.2", 0.9, "titles alike")]) == 0  # already known
+    decision = Decision(stage="screening", verdict="include", reviewer="ann", role="resolution")
+    study = Study(id="paper1", title="Paper 1", record_id="1.1")
+    repo.add_decision("1.1", decision, study=study)
+    assert repo.list_records()[0].decisions == [decision]
+    assert repo.record_studies() == {"1.1": "paper1"}
+    assert repo.get_study("paper1").record_id == "1.1"
+    repo.set_screening_settings({"reasons": ["wrong drug"], "reviewers": {"screening": 3}})
+    assert repo.screening_settings() == {"reasons": ["wrong drug"], "reviewers": {"screening": 3}}
+
+
 def test_schema_version_is_recorded_and_checked(tmp_path):
     path = tmp_path / "s.db"
     with Repository(path) as repository:
