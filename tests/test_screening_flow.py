@@ -330,7 +330,11 @@ def test_without_other_methods_there_is_one_arm():
     assert not any(key.startswith("other.") for key in svg_numbers(svg))
 
 
-def test_the_png_is_drawn_from_the_same_layout():
+def test_the_png_is_drawn_from_the_same_layout(monkeypatch):
+    import matplotlib
+
+    # NiMARE, imported by other tests, sets a tight bounding box for every figure saved.
+    monkeypatch.setitem(matplotlib.rcParams, "savefig.bbox", "tight")
     counts = prisma_counts(record_states(flow_records(), PLAN))
     png = to_png(layout(counts))
     assert png[:8] == b"\x89PNG\r\n\x1a\n"

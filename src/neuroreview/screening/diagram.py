@@ -381,6 +381,9 @@ def to_png(diagram: Layout, dpi: int = 150) -> bytes:
             )
         )
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    # A library imported beside us may set a tight bounding box globally (NiMARE does): the
+    # diagram keeps its own frame, so the PNG matches the layout whatever the process imported.
+    with matplotlib.rc_context({"savefig.bbox": "standard"}):
+        figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
     plt.close(figure)
     return buffer.getvalue()
