@@ -341,3 +341,75 @@ def test_no_store_and_no_files_is_one_line(tmp_path) -> None:
     line = one_line_error(invoke("analyze", "--db", missing, "--out", tmp_path / "out"))
     assert line.startswith(f"error: no store at {missing}; give INPUT files")
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_diagnostics_are_written_beside_the_clusters(sleuth_file, tmp_path) -> None:
+    from neuroreview.cbma.diagnostics import contributions, focus_counter, jackknife
+    from neuroreview.pipeline.analysis import read_files
+    from neuroreview.pipeline.meta_analysis import perform
+    from neuroreview.pipeline.settings import Settings, Timer
+
+    out = tmp_path / "diag"
+    asked = "jackknife,focus-counter,contribution,failsafe"
+    result = invoke(
+        "analyze",
+        sleuth_file,
+        "--iterations",
+        50,
+        "--seed",
+        11,
+        "--diagnostics",
+        asked,
+        "--out",
+        out,
+    )
+    assert result.exit_code == 0, result.output
+    record = json.loads((out / "analysis.json").read_text())
+    assert record["diagnostics"]["names"] == [
+        "jackknife",
+        "focus-counter",
+        "contribution",
+        "failsafe",
+    ]
+    assert record["diagnostics"]["failsafe"]["seed"] == 11
+    clusters = pd.read_csv(out / "clusters.tsv", sep="\t")
+    n_clusters = int((~clusters["subpeak"]).sum())
+    focus = pd.read_csv(out / "focus_counter.tsv", sep="\t")
+    assert list(focus.columns) == ["id"] + [f"PositiveTail {k}" for k in range(1, n_clusters + 1)]
+    # The same tables as the core computes for the same fit and the analysis's cluster image.
+    from neuroreview.cbma.experiments import build_experiments
+
+    studies = read_files([sleuth_file], "auto", {}).studies
+    coordinates, _ = build_experiments(studies)
+    settings = Settings(
+        "ale", "brain", None, None, None, False, False, True, 50, 11, 1, None, 0.001, 0.05
+    )
+    outcome = perform(coordinates, settings, Timer())
+    expected = jackknife(outcome.result, outcome.cluster_ids).reset_index()
+    written = pd.read_csv(out / "jackknife.tsv", sep="\t")
+    assert written["id"].tolist() == expected["id"].tolist()
+    np.testing.assert_allclose(written.iloc[:, 1:].to_numpy(), expected.iloc[:, 1:].to_numpy())
+    counts = focus_counter(outcome.result, outcome.cluster_ids).reset_index()
+    assert focus.iloc[:, 1:].to_numpy().tolist() == counts.iloc[:, 1:].to_numpy().tolist()
+    shares = pd.read_csv(out / "contributions.tsv", sep="\t")
+    assert (
+        shares.groupby("cluster_id")["contribution_pct"].sum().round(6).tolist()
+        == [100.0] * n_clusters
+    )
+    assert len(shares) == len(contributions(outcome.result, outcome.cluster_ids))
+    failsafe = pd.read_csv(out / "failsafe.tsv", sep="\t")
+    assert failsafe["seed"].tolist() == [11] * n_clusters
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (("--diagnostics", "bogus"), "--diagnostics: unknown 'bogus'"),
+        (("--diagnostics", "failsafe", "--no-fwe"), "needs the Monte Carlo: drop --no-fwe"),
+        (("--diagnostics", "failsafe", "--method", "mkda"), "fail-safe N is defined for ALE only"),
+    ],
+)
+def test_diagnostics_refused_with_one_line(sleuth_file, tmp_path, options, message) -> None:
+    result = invoke("analyze", sleuth_file, *options, "--out", tmp_path / "x")
+    assert message in one_line_error(result)
+    assert not (tmp_path / "x").exists()

@@ -147,6 +147,15 @@ def analyze(
             help="Kinds of analysis to meta-analyse; repeat for several (default: drug_effect).",
         ),
     ] = None,
+    diagnostics: Annotated[
+        str | None,
+        typer.Option(
+            metavar="jackknife,focus-counter,contribution,failsafe",
+            help="Per-cluster diagnostics, comma-separated: NiMARE's jackknife and focus "
+            "counter, each experiment's contribution, ALE's fail-safe N (Acar et al. 2018); "
+            "each a TSV beside clusters.tsv.",
+        ),
+    ] = None,
     keep_outside_mask: Annotated[
         bool,
         typer.Option(
@@ -195,6 +204,7 @@ def analyze(
         keep_outside_mask=keep_outside_mask,
         experiment_unit=experiment_unit,
         impute_sample_size=impute_sample_size,
+        diagnostics=diagnostics,
     )
     record, outcome = run_analysis(request, RichReporter())
     print_analysis(record, outcome.clusters, out)

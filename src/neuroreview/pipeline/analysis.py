@@ -180,6 +180,8 @@ class AnalysisRequest:
     keep_outside_mask: bool = False
     experiment_unit: str = "group"
     impute_sample_size: str | None = None
+    #: Per-cluster diagnostics, comma-separated (``jackknife,focus-counter``).
+    diagnostics: str | None = None
 
 
 def run_analysis(
@@ -193,11 +195,13 @@ def run_analysis(
 
     from neuroreview.cbma.experiments import ExperimentUnit, build_experiments
     from neuroreview.pipeline.analysis_folder import publish_analysis, writable_target
+    from neuroreview.pipeline.diagnostics import parse_diagnostics
     from neuroreview.pipeline.meta_analysis import analysis_record, impute_and_perform
     from neuroreview.pipeline.settings import Timer
 
     settings = request.settings
     settings.check()
+    settings.diagnostics = parse_diagnostics(request.diagnostics, settings)
     rule = impute_rule(request.impute_sample_size, settings)
     if settings.fwe and settings.seed is None:
         settings.seed = secrets.randbelow(2**31)

@@ -25,8 +25,9 @@ if TYPE_CHECKING:
     from neuroreview.pipeline.settings import Timer
 
 
-def writable_target(out: Path, force: bool) -> Path:
-    """The absolute output folder, after checking now that it may be written at the end."""
+def writable_target(out: Path, force: bool, record: str = ANALYSIS_RECORD) -> Path:
+    """The absolute output folder, after checking now that it may be written at the end;
+    ``--force`` replaces only a folder holding ``record`` (an earlier analysis's)."""
     from neuroreview.io.staging import check_writable
 
     target = out.expanduser().resolve()
@@ -35,9 +36,9 @@ def writable_target(out: Path, force: bool) -> Path:
     if target.exists():
         if not force:
             raise NeuroreviewError(f"{out} already exists; use --force to replace it")
-        if not (target / ANALYSIS_RECORD).is_file():
+        if not (target / record).is_file():
             raise NeuroreviewError(
-                f"{out} exists and holds no {ANALYSIS_RECORD}; --force only replaces an earlier analysis"
+                f"{out} exists and holds no {record}; --force only replaces an earlier analysis"
             )
     check_writable(target)
     return target
@@ -58,6 +59,8 @@ def write_folder(
         files.write_text(within(folder, CLUSTER_TABLE), cluster_table_tsv(outcome.clusters))
         volume = cluster_volume_image(outcome.cluster_ids, outcome.result.space.grid)
         files.write_image(within(folder, CLUSTER_IMAGE), volume, keep=True)
+        for name, table in outcome.diagnostics.items():
+            files.write_text(within(folder, name), table.to_csv(sep="\t", index=False))
         if outcome.sensitivity is not None:
             sensitivity = outcome.sensitivity.to_csv(sep="\t", index=False)
             files.write_text(within(folder, IMPUTATION_SENSITIVITY), sensitivity)
@@ -76,7 +79,9 @@ def publish_analysis(
     )
 
 
-def publish(target: Path, force: bool, write: Callable[[Path], None]) -> None:
+def publish(
+    target: Path, force: bool, write: Callable[[Path], None], record: str = ANALYSIS_RECORD
+) -> None:
     """Write the folder under a hidden name beside ``target``, then rename it into place.
 
     The target is checked again here: something may have appeared there while the analysis
@@ -84,6 +89,6 @@ def publish(target: Path, force: bool, write: Callable[[Path], None]) -> None:
     """
     from neuroreview.io.staging import staged_folder
 
-    writable_target(target, force)
+    writable_target(target, force, record)
     with staged_folder(target) as staging:
         write(staging)

@@ -160,7 +160,9 @@ def review_exposures(
 
 
 def meta_analysis_settings(method: str, config: ReviewConfig):
-    """``neuroreview analyze``'s defaults, with the run's iterations, seed and jobs."""
+    """``neuroreview analyze``'s defaults, with the run's iterations, seed and jobs; ALE also
+    reports each experiment's contribution to each cluster (the report's contribution tables).
+    """
     from neuroreview.pipeline.settings import Settings
 
     settings = Settings(
@@ -178,6 +180,7 @@ def meta_analysis_settings(method: str, config: ReviewConfig):
         early_stop=None,
         voxel_thresh=0.001,
         alpha=0.05,
+        diagnostics=("contribution",) if method == "ale" else (),
     )
     settings.check()
     return settings

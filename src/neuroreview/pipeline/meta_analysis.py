@@ -9,9 +9,10 @@ Reporter`; nothing here draws on a terminal.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from neuroreview import __version__
@@ -77,6 +78,8 @@ class Outcome:
     #: ALE with imputed sample sizes: the same analysis at the corpus' smallest and largest
     #: reported N (``imputation_sensitivity.tsv``); None when nothing was imputed.
     sensitivity: pd.DataFrame | None = None
+    #: Per-cluster diagnostics (file name -> table), when asked for.
+    diagnostics: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 def perform(
@@ -108,7 +111,13 @@ def perform(
         result = correct_fdr(result, alpha=settings.alpha)
     with timer.step("clusters"):
         clusters, selection, cluster_ids = find_clusters(result, settings)
-    return Outcome(estimator, result, estimator_settings, fwe, clusters, selection, cluster_ids)
+    outcome = Outcome(estimator, result, estimator_settings, fwe, clusters, selection, cluster_ids)
+    if settings.diagnostics:
+        from neuroreview.pipeline.diagnostics import diagnose
+
+        with timer.step("diagnostics"), progress.status("per-cluster diagnostics"):
+            outcome.diagnostics = diagnose(outcome, settings)
+    return outcome
 
 
 def impute_and_perform(
@@ -159,8 +168,10 @@ def imputation_sensitivity(
             # The same foci as the analysis just run: its warning of foci off the mask was
             # shown once and is not repeated for each imputed N.
             with _quiet("neuroreview.cbma.ma"):
+                # Only the clusters are compared: no diagnostics for the alternatives.
+                plain = dataclasses.replace(settings, diagnostics=())
                 alternative = perform(
-                    with_missing_sizes(coordinates, value), settings, Timer(), progress
+                    with_missing_sizes(coordinates, value), plain, Timer(), progress
                 )
         peaks = alternative.clusters[~alternative.clusters["subpeak"]]
         rows.append(
@@ -241,6 +252,10 @@ def analysis_record(
         "versions": versions(),
         "methods": " ".join(outcome.result.descriptions),
     }
+    if outcome.diagnostics:
+        from neuroreview.pipeline.diagnostics import diagnostics_record
+
+        record["diagnostics"] = diagnostics_record(settings, outcome.diagnostics)
     if imputation is not None:
         record["sample_size_imputation"] = imputation.to_dict() | {
             "sensitivity_file": SENSITIVITY if outcome.sensitivity is not None else None,

@@ -50,6 +50,8 @@ class Settings:
     early_stop: float | None
     voxel_thresh: float
     alpha: float
+    #: Per-cluster diagnostics to compute (names of pipeline.diagnostics.DIAGNOSTICS).
+    diagnostics: tuple[str, ...] = ()
 
     def check(self) -> None:
         """Refuse contradictory or meaningless options, each in one line."""
