@@ -136,7 +136,8 @@ class CBMAEstimator(ABC):
 
 class TwoGroupEstimator(ABC):
     """A method comparing two sets of experiments (MKDA chi-square): its own contract, since it
-    fits two sets and has no one-set Monte Carlo problem; inference is FDR over its tests."""
+    fits two sets and has no one-set Monte Carlo problem. Inference is FDR over its tests and,
+    where the method defines one, its own Monte Carlo FWE (NiMARE's estimators carry theirs)."""
 
     method: str
 
@@ -151,6 +152,18 @@ class TwoGroupEstimator(ABC):
     @abstractmethod
     def correct_fdr(self, result: CBMAResult) -> CBMAResult:
         """Benjamini-Hochberg FDR maps for each of the method's tests."""
+
+    def correct_fwe_montecarlo(
+        self,
+        result: CBMAResult,
+        voxel_thresh: float = 0.001,
+        n_iters: int = 1000,
+        seed: int | None = 0,
+        n_jobs: int = 1,
+        **options: Any,
+    ) -> CBMAResult:
+        """Voxel- and cluster-level FWE maps for each test; not every method defines them."""
+        raise NotImplementedError(f"{type(self).__name__} has no Monte Carlo FWE correction")
 
 
 class HistogramNullEstimator(CBMAEstimator):

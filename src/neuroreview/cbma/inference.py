@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage, special
 
-from neuroreview.cbma.base import NullProblem
+from neuroreview.cbma.base import NullProblem, TwoGroupEstimator
 from neuroreview.cbma.montecarlo import EarlyStop, MonteCarloNull, run_null
 from neuroreview.cbma.parallel import Executor
 from neuroreview.cbma.results import CBMAResult
@@ -61,8 +61,22 @@ def correct_fwe_montecarlo(
 
     ``early_stop`` may be an :class:`EarlyStop` or just its tolerance. The settings record
     the iterations run (``n_iters_run``), the seed, the cluster-forming threshold and the time
-    taken, so the run can be repeated exactly.
+    taken, so the run can be repeated exactly. A two-set estimator (MKDA chi-square) runs its
+    own correction (:meth:`~neuroreview.cbma.mkda.MKDAChi2.correct_fwe_montecarlo`), as
+    NiMARE's ``FWECorrector`` lets an estimator's method take precedence.
     """
+    if isinstance(result.estimator, TwoGroupEstimator):
+        return result.estimator.correct_fwe_montecarlo(
+            result,
+            voxel_thresh=voxel_thresh,
+            n_iters=n_iters,
+            seed=seed,
+            n_jobs=n_jobs,
+            vfwe_only=vfwe_only,
+            progress=progress,
+            early_stop=early_stop,
+            executor=executor,
+        )
     if not 0 < voxel_thresh < 1:
         raise ValueError(f"voxel_thresh must be in (0, 1), got {voxel_thresh}")
     if isinstance(early_stop, int | float):

@@ -11,7 +11,9 @@ experiments voxel by voxel.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -37,9 +39,17 @@ from neuroreview.cbma.null import (
 )
 from neuroreview.cbma.results import CBMAResult
 
+if TYPE_CHECKING:
+    from neuroreview.cbma.chi2_null import Chi2Null, Chi2NullProblem
+    from neuroreview.cbma.parallel import Executor
+
 _TINY = np.nextafter(0.0, 1.0)
 _LOG10 = math.log(10.0)
 _WEIGHTINGS = (None, "sample_size")
+#: NiMARE 0.22.1's ``MKDAChi2(fwe_null_method=...)`` values (kept in step with chi2_null).
+_FWE_NULL_METHODS = ("label-permutation", "random-foci")
+#: NiMARE's null-distribution keys of each chi-square test (uniformity is also "group1").
+_NULL_NAMES = {"uniformity": ("pAgF", "group1"), "group2": ("group2",), "association": ("pFgA",)}
 
 
 def _check_radius(r: float) -> float:
@@ -213,7 +223,10 @@ class MKDAChi2(TwoGroupEstimator):
     activation against set membership), the ``group1``/``group2`` one-way maps and the
     ``prob_desc-*`` probabilities, with ``prob_desc-*_prior`` under a ``prior`` probability of
     membership (NiMARE's 0.5; None or 0 omits them). Inference is Benjamini-Hochberg FDR
-    (:meth:`correct_fdr`), NiMARE's chi-square correction; there is no Monte Carlo problem.
+    (:meth:`correct_fdr`) or NiMARE's Monte Carlo FWE (:meth:`correct_fwe_montecarlo`), whose
+    null datasets ``fwe_null_method`` chooses as NiMARE's parameter of that name does:
+    ``"label-permutation"`` (NiMARE's default) shuffles which experiments form each group,
+    ``"random-foci"`` moves every focus of both groups to a random voxel of the null mask.
     """
 
     method = "mkda_chi2"
@@ -223,17 +236,25 @@ class MKDAChi2(TwoGroupEstimator):
         *,
         r: float = 10.0,
         prior: float | None = 0.5,
+        fwe_null_method: str = "label-permutation",
         space: AnalysisSpace | None = None,
     ) -> None:
         if prior is not None and not 0.0 <= prior <= 1.0:
             raise ValueError(f"prior must be a probability, got {prior!r}")
+        if fwe_null_method not in _FWE_NULL_METHODS:
+            raise ValueError(
+                f"fwe_null_method must be one of {_FWE_NULL_METHODS}, got {fwe_null_method!r}"
+            )
         self.r = _check_radius(r)
         self.prior = prior
+        self.fwe_null_method = fwe_null_method
         self.space = space if space is not None else AnalysisSpace.default()
+        self._fit: tuple[CoordinateSet, CoordinateSet] | None = None
+        self._maps: tuple[sparse.csr_matrix, sparse.csr_matrix] = ()  # type: ignore[assignment]
 
-    def _active_counts(self, coordinates: CoordinateSet) -> NDArray[np.float64]:
-        ma: sparse.csr_matrix = sphere_ma(coordinates, self.space, self.r)
-        return np.asarray(ma.sum(axis=0), dtype=np.float64).ravel()
+    def _indicators(self, coordinates: CoordinateSet) -> sparse.csr_matrix:
+        """Each experiment's indicator map over the mask, experiments sorted by id."""
+        return sphere_ma(coordinates, self.space, self.r)[combine_order(coordinates)]
 
     def fit(
         self, coordinates: CoordinateSet, unselected: CoordinateSet | None = None
@@ -242,8 +263,10 @@ class MKDAChi2(TwoGroupEstimator):
         if unselected is None:
             raise CBMAInputError("MKDA chi-square compares two sets: pass the unselected set too")
         n1, n2 = coordinates.n_experiments, unselected.n_experiments
-        count1 = self._active_counts(coordinates)
-        count2 = self._active_counts(unselected)
+        self._fit = (coordinates, unselected)
+        self._maps = (self._indicators(coordinates), self._indicators(unselected))
+        count1 = np.asarray(self._maps[0].sum(axis=0), dtype=np.float64).ravel()
+        count2 = np.asarray(self._maps[1].sum(axis=0), dtype=np.float64).ravel()
         p_a_given_f = count1 / n1
         p_a_given_u = count2 / n2
         p_a = (count1 + count2) / (n1 + n2)
@@ -317,6 +340,161 @@ class MKDAChi2(TwoGroupEstimator):
             "rate procedure (Benjamini & Hochberg, 1995) over all voxels in the mask."
         )
         return result.with_maps(maps, description=description, settings={"correction": "fdr_bh"})
+
+    def fwe_null_problem(self, cluster_threshold: float) -> Chi2NullProblem:
+        """The fitted sets as a Monte Carlo problem of ``fwe_null_method``; needs a fit.
+
+        Experiments are numbered group 1 then group 2, each sorted by id (NiMARE's order), so
+        a permutation or a draw means the same experiment or focus whatever the input order.
+        """
+        from neuroreview.cbma.chi2_null import Chi2NullProblem
+        from neuroreview.cbma.kernels import sphere_offsets
+
+        if self._fit is None:
+            raise RuntimeError("fit the MKDAChi2 estimator first")
+        selected, unselected = self._fit
+        common = {
+            "method": self.fwe_null_method,
+            "n1": selected.n_experiments,
+            "n2": unselected.n_experiments,
+            "mask": self.space.mask,
+            "cluster_threshold": cluster_threshold,
+        }
+        if self.fwe_null_method == "label-permutation":
+            return Chi2NullProblem(**common, indicators=sparse.vstack(self._maps, format="csr"))
+        starts = [0]
+        for group in (selected, unselected):
+            sizes = np.diff(group.experiment_starts)[combine_order(group)]
+            starts.extend(starts[-1] + np.cumsum(sizes))
+        return Chi2NullProblem(
+            **common,
+            offsets=sphere_offsets(self.r, self.space.grid.voxel_size),
+            experiment_starts=np.asarray(starts, dtype=np.intp),
+            null_ijk=self.space.null_ijk(),
+        )
+
+    def correct_fwe_montecarlo(
+        self,
+        result: CBMAResult,
+        voxel_thresh: float = 0.001,
+        n_iters: int = 1000,
+        seed: int | None = 0,
+        n_jobs: int = 1,
+        vfwe_only: bool = False,
+        progress: Callable[[int], None] | None = None,
+        executor: Executor | None = None,
+        **options: object,
+    ) -> CBMAResult:
+        """NiMARE 0.22.1's Monte Carlo FWE for each of the uniformity, group 2 and association
+        tests (``MKDAChi2.correct_fwe_montecarlo``), from nulls run in compiled loops.
+
+        Each iteration records every test's largest chi-square and (unless ``vfwe_only``) the
+        size and mass of its largest face-connected cluster above the chi-square whose p is
+        ``voxel_thresh``. A voxel's corrected p is the share of iterations whose maximum reached
+        its chi-square; a cluster's, the share whose largest cluster reached its size or mass
+        (voxels outside clusters get 1 - 1/n). Maps carry NiMARE's names with the suffix
+        ``_corr-FWE_method-montecarlo``: ``<p|z|logp>_desc-<test>_level-voxel``,
+        ``..._desc-<test>Size_level-cluster`` and ``..._desc-<test>Mass_level-cluster`` for
+        ``uniformity`` (also as ``group1``), ``group2`` and ``association``; z is two-tailed and
+        carries the sign of the test's uncorrected z. ``n_iters`` defaults to NiMARE's 1000
+        for this method. Early stopping is not offered.
+        """
+        from neuroreview.cbma import chi2_null
+        from neuroreview.cbma.inference import FWE_SUFFIX, _cluster_measures
+        from neuroreview.cbma.stats import null_to_p, p_to_logp, p_to_z
+
+        if options.get("early_stop") is not None:
+            raise ValueError("MKDA chi-square's Monte Carlo FWE does not stop early")
+        if not 0 < voxel_thresh < 1:
+            raise ValueError(f"voxel_thresh must be in (0, 1), got {voxel_thresh}")
+        threshold = self.p_to_summarystat(voxel_thresh)
+        problem = self.fwe_null_problem(math.inf if vfwe_only else threshold)
+        null = chi2_null.run_chi2_null(
+            problem, n_iters, seed, n_jobs=n_jobs, executor=executor, progress=progress
+        )
+        maps: dict[str, NDArray[np.float64]] = {}
+        nulls: dict[str, NDArray[np.float64]] = {}
+        suffix = "_corr-fwe_method-montecarlo"
+        for label in chi2_null.TESTS:
+            chi2 = result.get_map(f"chi2_desc-{label}")
+            sign = np.sign(result.get_map(f"z_desc-{label}"))
+            levels = {"_level-voxel": null_to_p(np.abs(chi2), null.max_stat(label))}
+            for key in _NULL_NAMES[label]:
+                nulls[f"values_desc-{key}_level-voxel{suffix}"] = null.max_stat(label)
+            if not vfwe_only:
+                size, mass = _cluster_measures(
+                    result.volume(f"chi2_desc-{label}"), threshold, self.space.mask
+                )
+                levels["Size_level-cluster"] = null_to_p(size, null.max_cluster_size(label))
+                levels["Mass_level-cluster"] = null_to_p(mass, null.max_cluster_mass(label))
+                measures = {
+                    "size": null.max_cluster_size(label),
+                    "mass": null.max_cluster_mass(label),
+                }
+                for key in _NULL_NAMES[label]:
+                    for measure, values in measures.items():
+                        nulls[f"values_desc-{key}{measure}_level-cluster{suffix}"] = values
+            names = ("uniformity", "group1") if label == "uniformity" else (label,)
+            for level, p in levels.items():
+                converted = {
+                    "p": p,
+                    "z": p_to_z(p, tail="two") * sign + 0.0,
+                    "logp": p_to_logp(p),
+                }
+                for name in names:
+                    for kind, values in converted.items():
+                        maps[f"{kind}_desc-{name}{level}{FWE_SUFFIX}"] = values
+        return result.with_maps(
+            maps,
+            null_distributions=nulls,
+            description=self._fwe_description(null, voxel_thresh, vfwe_only, problem),
+            settings={
+                "fwe_method": "montecarlo",
+                "fwe_null_method": self.fwe_null_method,
+                "voxel_thresh": voxel_thresh,
+                "cluster_forming_threshold": threshold,
+                "vfwe_only": vfwe_only,
+                "n_iters_requested": n_iters,
+                "n_iters_run": null.n_iters,
+                "seed": null.seed,
+                "early_stop": None,
+                "stopped_early": False,
+                "fwe_seconds": round(null.seconds, 3),
+            },
+        )
+
+    def _fwe_description(
+        self, null: Chi2Null, voxel_thresh: float, vfwe_only: bool, problem: Chi2NullProblem
+    ) -> str:
+        """Methods text in our words: how null datasets were made, what was recorded, the seed."""
+        if null.method == "label-permutation":
+            made = (
+                f"the {problem.n1 + problem.n2} experiments of both sets were pooled and randomly "
+                f"reassigned to sets of {problem.n1} and {problem.n2} experiments (label "
+                "permutation)"
+            )
+        else:
+            n_null = int(problem.null_ijk.shape[0])  # type: ignore[union-attr]
+            made = (
+                "every focus of both sets was moved to a voxel drawn uniformly at random from "
+                f"{n_null} voxels of the brain mask"
+            )
+        measured = (
+            "the largest chi-square value"
+            if vfwe_only
+            else (
+                "the largest chi-square value and the size and mass of the largest cluster "
+                "(face-connected voxels above the chi-square whose uncorrected p is "
+                f"{voxel_thresh:g}; mass: the sum of their excess over that value)"
+            )
+        )
+        return (
+            "Family-wise error of the uniformity, group 2 and association tests was controlled "
+            f"by Monte Carlo simulation, as in NiMARE 0.22 (Salo et al., 2023): {made}, the "
+            f"chi-square tests were recomputed, and {measured} of each test were recorded. "
+            f"{null.n_iters} such null datasets were generated (seed {null.seed}); a voxel's or "
+            "cluster's corrected p is the share of null datasets whose maximum reached its value."
+        )
 
     def _description(self, selected: CoordinateSet, unselected: CoordinateSet) -> str:
         prior = (
