@@ -30,6 +30,13 @@ _EXPORTS = {
     "correct_fdr": "neuroreview.cbma.inference",
     "cluster_table": "neuroreview.cbma.clusters",
     "clusters_for_correction": "neuroreview.cbma.clusters",
+    "ALESubtraction": "neuroreview.cbma.subtraction",
+    "conjunction": "neuroreview.cbma.conjunction",
+    "cluster_labels": "neuroreview.cbma.diagnostics",
+    "jackknife": "neuroreview.cbma.diagnostics",
+    "focus_counter": "neuroreview.cbma.diagnostics",
+    "contributions": "neuroreview.cbma.diagnostics",
+    "failsafe_n": "neuroreview.cbma.failsafe",
 }
 
 __all__ = sorted(_EXPORTS)
