@@ -22,7 +22,17 @@ from neuroreview.io.tables import write_tables
 from neuroreview.model import Analysis, EffectSize, Focus, RegionFinding, Study
 
 #: The steps every run records in summary.json, in the order it takes them.
-RUN_STEPS = ["load", "select", "ale", "mkda", "questions", "regions", "decode", "report"]
+RUN_STEPS = [
+    "load",
+    "select",
+    "ale",
+    "mkda",
+    "questions",
+    "contrasts",
+    "regions",
+    "decode",
+    "report",
+]
 #: Monte Carlo iterations of the synthetic run: enough for FWE p < 0.05 to be reachable.
 ITERATIONS = "100"
 _RUNS: dict[str, Path] = {}

@@ -137,7 +137,9 @@ def test_numbers_in_the_report_equal_the_tsvs_beside_it(out):
         "report/studies_by_timing_population.tsv",
         "report/studies_by_modality_population_timing.tsv",
         "ale/clusters.tsv",
+        "ale/contributions.tsv",
         "mkda/clusters.tsv",
+        "contrasts/contrasts.tsv",
         "report/votes_by_region_direction_population.tsv",
         "regions/votes.tsv",
         "regions/convergence.tsv",
@@ -293,7 +295,16 @@ def test_the_contents_list_every_section_shown_in_page_order(out):
     headings = re.findall(r'<section id="([a-z]+)">\s*<h2>(\d+)\. ', html)
     assert nav == [key for key, _ in headings]
     assert [int(number) for _, number in headings] == list(range(1, len(headings) + 1))
-    assert nav == ["summary", "cbma", "regions", "decoding", "screening", "methods", "provenance"]
+    assert nav == [
+        "summary",
+        "cbma",
+        "contrasts",
+        "regions",
+        "decoding",
+        "screening",
+        "methods",
+        "provenance",
+    ]
 
 
 # --- sections ------------------------------------------------------------------------------
@@ -317,9 +328,10 @@ def test_summary_says_what_survived_and_how_thin_it_is(out):
 def test_screening_sentence_and_the_run_s_decoding(out):
     html = (out / REPORT).read_text(encoding="utf-8")
     assert "The corpus was not screened in neuroreview, so there is no PRISMA 2020" in html
-    assert "contributions" not in html
+    # The run's ALE writes each experiment's contribution to each cluster, and the report shows it.
+    assert 'id="table-contributions-ale" data-source="ale/contributions.tsv"' in html
     # The run decoded its maps, surviving clusters and converging regions (decode/index.tsv).
-    assert '<section id="decoding">' in html and "<h2>5. Screening</h2>" in html
+    assert '<section id="decoding">' in html and "<h2>6. Screening</h2>" in html
     headings = re.findall(r'<details class="decoded">\s*<summary><h3>([^<]+)</h3>', html)
     assert headings == [
         "ALE z map",
@@ -355,7 +367,7 @@ def test_no_decoding_section_without_decodings(out, tmp_path, monkeypatch):
     report_folder(copy)
     html = (copy / REPORT).read_text(encoding="utf-8")
     assert 'id="decoding"' not in html and "Functional decoding against" not in html
-    assert "<h2>4. Screening</h2>" in html
+    assert "<h2>5. Screening</h2>" in html
 
 
 def screened_store(path):
@@ -400,23 +412,20 @@ def screened_store(path):
 
 
 def test_optional_sections_appear_when_their_inputs_exist(out, tmp_path, monkeypatch):
-    """Decoding (passed in), PRISMA (screening/prisma.json) and study contributions
-    (ale/contributions.tsv) are hooks for later issues: shown exactly when given."""
+    """Decoding (passed in) and PRISMA (screening/, from a screened store) are shown exactly
+    when given."""
     copy = tmp_path / "out"
     shutil.copytree(out, copy)
     # Brain figures are tested elsewhere; skipping them keeps this test fast.
     monkeypatch.setattr("neuroreview.report.figures.brain_figures", lambda *a: [])
     screened_store(tmp_path / "screened.db")
     write_screening(RunFiles(copy), str(tmp_path / "screened.db"))
-    (copy / "ale" / "contributions.tsv").write_text(
-        "cluster_id\tstudy_id\tpercent\n1\tcoord3\t12.5\n"
-    )
     terms = pd.DataFrame({"term": ["reward", "emotion"], "z": [4.51234567, 3.2]})
     decoded = Decoded.from_frame("ALE cluster 1", terms, note="Neurosynth terms")
     report_folder(copy, decoding=[decoded])
     html = (copy / REPORT).read_text(encoding="utf-8")
-    assert '<section id="decoding">' in html and "<h2>4. Functional interpretation</h2>" in html
-    assert "<h2>5. Screening</h2>" in html
+    assert '<section id="decoding">' in html and "<h2>5. Functional interpretation</h2>" in html
+    assert "<h2>6. Screening</h2>" in html
     assert (copy / "report" / "decoding" / "cluster_ale_cluster_1.tsv").read_text() == (
         "term\tz\nreward\t4.51235\nemotion\t3.2\n"
     )

@@ -11,7 +11,18 @@ import typer
 from typer.core import TyperGroup
 
 from neuroreview import __version__
-from neuroreview.cli import analyze, check, corpus, decode, label, regions, report, run, screen
+from neuroreview.cli import (
+    analyze,
+    check,
+    compare,
+    corpus,
+    decode,
+    label,
+    regions,
+    report,
+    run,
+    screen,
+)
 from neuroreview.cli.common import error_console, state
 
 
@@ -89,6 +100,7 @@ app.command("import")(corpus.import_files)
 app.command("studies")(corpus.list_studies)
 app.command("export")(corpus.export)
 app.command("analyze")(analyze.analyze)
+app.command("compare")(compare.compare)
 app.command("check")(check.check)
 app.command("run")(run.run)
 app.command("label", context_settings=label.CONTEXT_SETTINGS)(label.label)

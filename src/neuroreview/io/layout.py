@@ -96,6 +96,10 @@ SCREENING_RECORDS = "screening/records.tsv"
 #: The studies made from screened records, each traced to its search export and line.
 SCREENING_STUDIES = "screening/studies.tsv"
 QUESTIONS_FOLDER = "questions"
+#: The review's contrasts (increases vs decreases, patients vs healthy): their table, and a
+#: folder per contrast that was run (maps, clusters.tsv, compare.json).
+CONTRASTS_FOLDER = "contrasts"
+CONTRASTS_TABLE = "contrasts.tsv"
 QUESTIONS_TABLE = "questions.tsv"
 REGIONS_FOLDER = "regions"
 DECODE_FOLDER = "decode"
@@ -149,6 +153,7 @@ class RunLayout:
             *self.methods,
             REGIONS_FOLDER,
             QUESTIONS_FOLDER,
+            CONTRASTS_FOLDER,
             DECODE_FOLDER,
             REPORT_FILE,
             REPORT_FOLDER,

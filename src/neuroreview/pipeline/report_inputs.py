@@ -33,6 +33,7 @@ CLUSTER_COLUMNS = ("cluster_id", "subpeak", "x", "y", "z", "label")
 EXCLUSION_COLUMNS = ("evidence", "reason")
 QUESTION_COLUMNS = ("title", "direction", "k", "status", "experiments")
 DECODE_INDEX_COLUMNS = ("kind", "target", "file", "note")
+CONTRAST_COLUMNS = ("contrast", "title", "group_a", "k_a", "group_b", "k_b", "status", "folder")
 SCREENING_STUDY_COLUMNS = (
     "study_id",
     "record_id",
@@ -113,6 +114,7 @@ def gather(
     claims = optional(layout.within(folder, layout.CLAIMS), CLAIM_COLUMNS)
     questions_folder = steps.get("questions", {}).get("folder", layout.QUESTIONS_FOLDER)
     questions = optional(layout.within(questions_folder, layout.QUESTIONS_TABLE), QUESTION_COLUMNS)
+    contrasts, contrast_clusters = _contrasts(table, optional)
     if decoding is None:
         decoding, used = _decodings(files)
         read += used
@@ -148,6 +150,8 @@ def gather(
         inputs=[files.path(relative) for relative in _input_order(read)],
         claims=claims,
         questions=questions,
+        contrasts=contrasts,
+        contrast_clusters=contrast_clusters,
     )
 
 
@@ -238,3 +242,16 @@ def decoding_overview(decodings: list[Decoded], top: int = 3) -> Table:
                 row += ["", ""]
         rows.append(row)
     return Table(layout.REPORT_DECODING_OVERVIEW, columns, rows)
+
+
+def _contrasts(table, optional) -> tuple[Table | None, dict[str, Table]]:
+    """The contrasts table and, for each contrast that was run, its clusters table."""
+    found = optional(
+        layout.within(layout.CONTRASTS_FOLDER, layout.CONTRASTS_TABLE), CONTRAST_COLUMNS
+    )
+    clusters: dict[str, Table] = {}
+    for row in found.records() if found is not None else []:
+        if row["folder"]:
+            relative = layout.within(row["folder"], layout.CLUSTER_TABLE)
+            clusters[row["contrast"]] = table(relative, CLUSTER_COLUMNS)
+    return found, clusters

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from neuroreview import __version__
 from neuroreview.cbma.registry import label
 from neuroreview.io.layout import (
+    CONTRASTS_FOLDER,
     CORPUS_FOLDER,
     CROSSTAB,
     PROVENANCE,
@@ -37,6 +38,7 @@ from neuroreview.io.layout import (
 )
 from neuroreview.model import Study
 from neuroreview.pipeline.config import ReviewConfig, meta_analysis_settings, review_exposures
+from neuroreview.pipeline.contrasts_stage import contrasts_step
 from neuroreview.pipeline.corpus import BUILTIN_ORIGIN
 from neuroreview.pipeline.decoding import DECODE_FOLDER
 from neuroreview.pipeline.meta_analysis_stage import CBMA_METHODS, meta_analyse
@@ -133,6 +135,12 @@ def run_review(
                 questions_step(selection, settings, config.min_experiments, origin, files, reporter)
             )
         record.folders.append(QUESTIONS_FOLDER)
+        reporter.stage("the review's contrasts")
+        with record.step("contrasts"):
+            record.steps["contrasts"].update(
+                contrasts_step(selection, config, config.min_experiments, files, reporter)
+            )
+        record.folders.append(CONTRASTS_FOLDER)
         reporter.stage("region synthesis")
         with record.step("regions"):
             regions = _regions_step(selection, outcomes.get("ale"), files)

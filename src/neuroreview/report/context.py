@@ -164,6 +164,10 @@ class Context:
     #: separately (``questions/questions.tsv``); None for runs written before them.
     claims: Table | None = None
     questions: Table | None = None
+    #: The review's contrasts (``contrasts/contrasts.tsv``) and the clusters of each one run;
+    #: None for runs written before them.
+    contrasts: Table | None = None
+    contrast_clusters: dict[str, Table] = field(default_factory=dict)
 
     def derived_tables(self) -> list[Table]:
         """The tables the report writes beside itself; decodings a caller handed in (not those

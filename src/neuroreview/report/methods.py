@@ -32,6 +32,11 @@ REFERENCES: dict[str, str] = {
         "estimation meta-analysis revisited. NeuroImage 59(3):2349-2361. "
         "doi:10.1016/j.neuroimage.2011.09.017"
     ),
+    "Laird et al., 2005": (
+        "Laird AR, Fox PM, Price CJ, Glahn DC, Uecker AM, Lancaster JL, Turkeltaub PE, Kochunov "
+        "P, Fox PT (2005). ALE meta-analysis: controlling the false discovery rate and performing "
+        "statistical contrasts. Human Brain Mapping 25(1):155-164. doi:10.1002/hbm.20136"
+    ),
     "Eickhoff et al., 2016": (
         "Eickhoff SB, Nichols TE, Laird AR, Hoffstaedter F, Amunts K, Fox PT, Bzdok D, "
         "Eickhoff CR (2016). Behavior, sensitivity, and power of activation likelihood "
@@ -255,6 +260,27 @@ def analysis_settings(analysis: Analysis) -> list[tuple[str, str]]:
     ]
 
 
+def _contrasts_text(context: Context) -> str:
+    """Which contrasts were asked, and which the corpus could support."""
+    rows = context.contrasts.records() if context.contrasts is not None else []
+    parts = []
+    for row in rows:
+        sizes = f"{row['group_a']} {row['k_a']}, {row['group_b']} {row['k_b']} experiments"
+        verdict = "run" if row["folder"] else "not run"
+        parts.append(f"{row['title'].lower()} ({sizes}; {verdict})")
+    minimum = rows[0].get("minimum", "") if rows else ""
+    return (
+        "Contrasts between groups of experiments are tested with ALE subtraction (Laird et al., "
+        "2005; Eickhoff et al., 2012): the voxel-wise difference of the two groups' ALE maps "
+        "against a null distribution from random reassignment of the pooled experiments to two "
+        "groups of the original sizes, with the run's iterations and seed; ties between a "
+        "permutation's difference and the observed one were judged in double precision. A "
+        f"contrast was run only when both groups had at least {minimum} experiments: "
+        + "; ".join(parts)
+        + "."
+    )
+
+
 def _screening_text(prisma: dict[str, Any]) -> str:
     """How the records were screened, from the counts and the plan the run recorded."""
     per_stage = prisma.get("reviewers_per_stage", {})
@@ -285,6 +311,8 @@ def build_methods(context: Context) -> Methods:
     paragraphs = [("Study selection", _selection(context))]
     paragraphs += _analysis_text(context)
     paragraphs.append(("Region-level synthesis", _regions_text(context)))
+    if context.contrasts is not None:
+        paragraphs.append(("Contrasts", _contrasts_text(context)))
     if context.prisma is not None:
         paragraphs.append(("Screening", _screening_text(context.prisma)))
     paragraphs.append(("Software and reproducibility", _software(context)))

@@ -19,7 +19,16 @@ from neuroreview.report.context import Context
 from neuroreview.report.figures import ReportFigure
 
 #: The sections' modules, in page order.
-ORDER = ("summary", "cbma", "regions", "decoding", "screening", "methods", "provenance")
+ORDER = (
+    "summary",
+    "cbma",
+    "contrasts",
+    "regions",
+    "decoding",
+    "screening",
+    "methods",
+    "provenance",
+)
 
 
 @dataclass
