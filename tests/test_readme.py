@@ -15,6 +15,7 @@ def test_every_command_has_a_row_in_the_readme_command_table():
     assert names == [
         "analyze",
         "check",
+        "compare",
         "decode",
         "export",
         "import",
