@@ -185,3 +185,41 @@ def test_a_run_whose_groups_are_large_enough_runs_its_contrasts(tmp_path):
     section = re.search(r'<section id="contrasts">.*?</section>', html, re.S).group(0)
     assert "2 of 2 did" in section
     assert section.count('data-source="contrasts/') == 3  # the table and two cluster tables
+
+
+def test_groups_selected_in_the_store_by_population(tmp_path):
+    from neuroreview.store import Repository
+
+    rng = np.random.default_rng(4)
+
+    def stored(sid: str, population: str, centre: tuple[int, int, int]) -> Study:
+        foci = [Focus(x=c + int(rng.integers(-3, 4)), y=0, z=0) for c in (centre[0],)]
+        foci[0] = Focus(x=foci[0].x, y=centre[1], z=centre[2])
+        analysis = Analysis(id="a", direction="increase", n_subjects=20, foci=foci)
+        return Study(id=sid, population=population, analyses=[analysis])
+
+    studies = [stored(f"mdd{i}", "mdd", (40, 20, 0)) for i in range(4)]
+    studies += [stored(f"hv{i}", "healthy", (-40, -60, 40)) for i in range(3)]
+    db = tmp_path / "review.db"
+    with Repository(db) as repository:
+        repository.add_studies(studies)
+    out = tmp_path / "sel"
+    result = invoke(
+        "compare", "--a-population", "mdd", "--b-population", "healthy", "--db", db,
+        "--iterations", 100, "--seed", 1, "--out", out,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "subtraction: mdd (4 experiments) vs healthy (3 experiments), seed 1" in result.output
+    record = json.loads((out / "compare.json").read_text())
+    assert record["groups"][0]["selection"] == "store: population mdd"
+    assert record["groups"][1]["study_ids"] == ["hv0", "hv1", "hv2"]
+
+
+def test_a_group_is_a_file_or_a_selection_not_both(two_files, tmp_path):
+    result = invoke("compare", *two_files, "--a-population", "mdd", "--out", tmp_path / "x")
+    assert result.exit_code == 2
+    assert (
+        "group 'insula' is given as a file and as a store selection (population)" in result.output
+    )
+    unit = invoke("compare", *two_files, "--experiment-unit", "study", "--out", tmp_path / "y")
+    assert "--experiment-unit 'study': choose group or analysis" in unit.output

@@ -93,6 +93,17 @@ class CompareRequest:
             raise NeuroreviewError(f"both groups are named {a.name!r}; give them two names")
         if (self.fwhm is not None or self.sample_size is not None) and self.method == "chi2":
             raise NeuroreviewError("--fwhm and --sample-size are ALE options; chi2 uses spheres")
+        if self.experiment_unit not in ("group", "analysis"):
+            raise NeuroreviewError(
+                f"--experiment-unit {self.experiment_unit!r}: choose group or analysis"
+            )
+        for group in self.groups:
+            chosen = [name for name, value in group.filters.items() if value]
+            if group.files and chosen:
+                raise NeuroreviewError(
+                    f"group {group.name!r} is given as a file and as a store selection "
+                    f"({chosen[0].lstrip('-')}); give one or the other"
+                )
 
 
 @dataclass
@@ -108,7 +119,7 @@ def load_group(group: GroupRequest, request: CompareRequest) -> Group:
     from neuroreview.cbma.experiments import ExperimentUnit, build_experiments
 
     if group.files:
-        loaded = read_files(group.files, request.fmt, dict.fromkeys(group.filters))
+        loaded = read_files(group.files, request.fmt, {})
     else:
         if request.db is None:
             raise NeuroreviewError(f"group {group.name!r}: give files or a store (--db)")
