@@ -34,6 +34,7 @@ SECTIONS = [
     "cbma",
     "cbma-ale",
     "cbma-mkda",
+    "contrasts",
     "regions",
     "decoding",
     "screening",
@@ -105,15 +106,17 @@ def test_every_section_renders(loaded):
     assert [h.split(". ", 1)[1] for h in loaded["headings"]] == [
         "Summary",
         "Coordinate meta-analysis",
+        "Contrasts",
         "Region-level synthesis",
         "Functional interpretation",
         "Screening",
         "Methods",
         "Data provenance and licences",
     ]
-    # The claims and questions tables, three corpus tables, two cluster tables, four region
-    # tables, the decoding overview and seven decodings (folded in <details>).
-    assert loaded["tables"] == 19
+    # The claims and questions tables, three corpus tables, two cluster tables, the ALE
+    # contributions, the contrasts, four region tables, the decoding overview and seven
+    # decodings (folded in <details>).
+    assert loaded["tables"] == 21
     assert loaded["errors"] == []
 
 
