@@ -29,7 +29,13 @@ from numpy.typing import NDArray
 from scipy import sparse
 
 from neuroreview.cbma import _chi2_kernels
-from neuroreview.cbma.montecarlo import BLOCK_ITERATIONS, _collect, block_draws
+from neuroreview.cbma.montecarlo import (
+    BLOCK_ITERATIONS,
+    Block,
+    _collect,
+    block_draws,
+    seeded_blocks,
+)
 from neuroreview.cbma.parallel import Executor, make_executor
 
 NULL_METHODS = ("label-permutation", "random-foci")
@@ -172,14 +178,6 @@ class _Engine:
         return out
 
 
-@dataclass(frozen=True)
-class _Block:
-    index: int
-    count: int
-    seed: int | None
-    draws: NDArray[np.int64] | None
-
-
 def block_permutations(seed: int | None, block: int, n_total: int) -> NDArray[np.int64]:
     """Block ``block``'s (BLOCK_ITERATIONS, n_total) experiment orders (group 1 first)."""
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(block,)))
@@ -187,7 +185,7 @@ def block_permutations(seed: int | None, block: int, n_total: int) -> NDArray[np
     return rng.permuted(orders, axis=1)
 
 
-def _draws(problem: Chi2NullProblem, block: _Block) -> NDArray[np.int64]:
+def _draws(problem: Chi2NullProblem, block: Block) -> NDArray[np.int64]:
     if block.draws is not None:
         return block.draws
     if problem.method == "label-permutation":
@@ -201,7 +199,7 @@ def _setup(problem: Chi2NullProblem) -> _Engine:
     return _Engine(problem)
 
 
-def _work(engine: _Engine, block: _Block) -> tuple[int, tuple[NDArray[np.float64], ...]]:
+def _work(engine: _Engine, block: Block) -> tuple[int, tuple[NDArray[np.float64], ...]]:
     return block.index, tuple(engine.run(_draws(engine.problem, block)))
 
 
@@ -241,16 +239,7 @@ def run_chi2_null(
     if executor is None:
         executor = make_executor(n_jobs)
     start = time.perf_counter()
-    n_blocks = -(-n_iters // BLOCK_ITERATIONS)
-    blocks = (
-        _Block(
-            b,
-            min(BLOCK_ITERATIONS, n_iters - b * BLOCK_ITERATIONS),
-            seed,
-            None if draws is None else draws[b * BLOCK_ITERATIONS : (b + 1) * BLOCK_ITERATIONS],
-        )
-        for b in range(n_blocks)
-    )
+    blocks = seeded_blocks(n_iters, seed, draws)
     warm_up()
     clusters = bool(np.isfinite(problem.cluster_threshold))
     collected, n_run, _ = _collect(

@@ -115,11 +115,23 @@ class MonteCarloNull:
 
 
 @dataclass(frozen=True)
-class _Block:
+class Block:
+    """One seeded block of iterations: its index (and so its random stream), how many
+    iterations it holds (the last may be short), and given draws if the caller supplied them."""
+
     index: int
     count: int
     seed: int | None
     draws: NDArray[np.intp] | None
+
+
+def seeded_blocks(n_iters: int, seed: int | None, draws: NDArray | None) -> Iterator[Block]:
+    """The blocks of ``n_iters`` iterations: block b always holds iterations
+    b*BLOCK_ITERATIONS onwards, so its stream (and the result) never depends on the worker count."""
+    n_blocks = -(-n_iters // BLOCK_ITERATIONS)
+    for b in range(n_blocks):
+        given = None if draws is None else draws[b * BLOCK_ITERATIONS : (b + 1) * BLOCK_ITERATIONS]
+        yield Block(b, min(BLOCK_ITERATIONS, n_iters - b * BLOCK_ITERATIONS), seed, given)
 
 
 class _Engine:
@@ -258,7 +270,7 @@ def _setup(problem: NullProblem) -> _Engine:
     return _Engine(problem)
 
 
-def _work(engine: _Engine, block: _Block) -> tuple[int, tuple[NDArray[np.float64], ...]]:
+def _work(engine: _Engine, block: Block) -> tuple[int, tuple[NDArray[np.float64], ...]]:
     draws = (
         block.draws
         if block.draws is not None
@@ -305,16 +317,7 @@ def run_null(
     if executor is None:
         executor = make_executor(n_jobs)
     start = time.perf_counter()
-    n_blocks = -(-n_iters // BLOCK_ITERATIONS)
-    blocks = (
-        _Block(
-            b,
-            min(BLOCK_ITERATIONS, n_iters - b * BLOCK_ITERATIONS),
-            seed,
-            None if draws is None else draws[b * BLOCK_ITERATIONS : (b + 1) * BLOCK_ITERATIONS],
-        )
-        for b in range(n_blocks)
-    )
+    blocks = seeded_blocks(n_iters, seed, draws)
     warm_up()  # compile (or load) the kernels here, once, rather than in every worker at once
     collected, n_run, stopped = _collect(
         executor.map_blocks(_setup, problem, _work, blocks),
