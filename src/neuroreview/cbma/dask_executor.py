@@ -14,7 +14,6 @@ elsewhere by Dask's scheduler; an exception inside a task is retried ``retries``
 from __future__ import annotations
 
 import threading
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
@@ -65,29 +64,14 @@ class DaskExecutor:
         work: Callable[[S, T], R],
         tasks: Iterable[T],
     ) -> Iterator[R]:
+        from neuroreview.cbma.parallel import in_order
+
         scattered = self.client.scatter(payload, broadcast=True, hash=False)
         key = str(scattered.key)
-        pending: deque[Any] = deque()
-        todo = iter(tasks)
-        capacity = self._capacity()
 
         def submit(task: T) -> Any:
             return self.client.submit(
                 _run, setup, scattered, work, key, task, pure=False, retries=self.retries
             )
 
-        try:
-            for task in todo:
-                pending.append(submit(task))
-                if len(pending) >= capacity:
-                    break
-            while pending:
-                result = pending.popleft().result()
-                for task in todo:
-                    pending.append(submit(task))
-                    break
-                yield result
-        finally:
-            for future in pending:
-                future.cancel()
-            scattered.release()
+        yield from in_order(submit, self._capacity(), tasks, scattered.release)

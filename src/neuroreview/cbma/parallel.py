@@ -3,9 +3,9 @@
 The engine hands an executor three things: a ``setup`` that turns a picklable ``payload`` (the
 :class:`~neuroreview.cbma.base.NullProblem`) into per-worker state, a ``work`` function that
 runs one task against that state, and the tasks. The payload travels to each worker once (as
-the pool's initializer argument), never once per task, and results come back in task order so
+the pool's initializer argument, or scattered to each Dask worker), never once per task, and results come back in task order so
 the caller can stop early at a fixed task without the result depending on how many workers
-ran. A Dask executor only needs the same ``map_blocks``.
+ran. :mod:`neuroreview.cbma.dask_executor` runs the same ``map_blocks`` on a Dask cluster.
 
 More than one job means threads: the compiled kernels release the GIL, so threads run blocks
 truly in parallel, start in microseconds instead of the 1-4 s a process pool cost, share the
@@ -21,8 +21,7 @@ import os
 import queue
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor as _PoolExecutor
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
 P = TypeVar("P")
@@ -61,31 +60,32 @@ class SerialExecutor:
             yield work(state, task)
 
 
-def _in_order(
-    pool: _PoolExecutor, n_jobs: int, run: Callable[..., R], tasks: Iterable[T], *extra: Any
-) -> Iterator[R]:
-    """Results of ``run(*extra, task)`` in task order, with at most ``2 * n_jobs`` in flight.
+def in_order(
+    submit: Callable[[T], Any], capacity: int, tasks: Iterable[T], cleanup: Callable[[], None]
+) -> Iterator[Any]:
+    """Results of ``submit(task).result()`` in task order, with at most ``capacity`` in flight.
 
-    The bound keeps an early stop cheap and results from piling up in memory; on close (or an
-    error, or Ctrl-C) work not yet started is cancelled and the pool waits for running tasks.
+    ``submit`` returns a future (concurrent.futures or distributed). The bound keeps an early
+    stop cheap and results from piling up in memory; on close (or an error, or Ctrl-C) futures
+    not yet done are cancelled and ``cleanup`` runs.
     """
-    pending: deque[Future[R]] = deque()
+    pending: deque[Any] = deque()
     todo = iter(tasks)
     try:
         for task in todo:
-            pending.append(pool.submit(run, *extra, task))
-            if len(pending) >= 2 * n_jobs:
+            pending.append(submit(task))
+            if len(pending) >= capacity:
                 break
         while pending:
             result = pending.popleft().result()
             for task in todo:
-                pending.append(pool.submit(run, *extra, task))
+                pending.append(submit(task))
                 break
             yield result
     finally:
         for future in pending:
             future.cancel()
-        pool.shutdown(wait=True, cancel_futures=True)
+        cleanup()
 
 
 class ThreadExecutor:
@@ -120,7 +120,12 @@ class ThreadExecutor:
                 idle.put(state)
 
         pool = ThreadPoolExecutor(max_workers=self.n_jobs, thread_name_prefix="neuroreview-mc")
-        yield from _in_order(pool, self.n_jobs, run, tasks)
+        yield from in_order(
+            lambda task: pool.submit(run, task),
+            2 * self.n_jobs,
+            tasks,
+            lambda: pool.shutdown(wait=True, cancel_futures=True),
+        )
 
 
 def make_executor(n_jobs: int) -> SerialExecutor | ThreadExecutor:
