@@ -30,3 +30,16 @@ def neurosynth_dir(shared_data: Path) -> Path:
     if not (folder / "data-neurosynth_version-7_coordinates.tsv.gz").is_file():
         pytest.skip(f"Neurosynth v0.7 files are absent from {folder}")
     return folder
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    """A 2-worker Dask LocalCluster of single-threaded processes, shared by the Dask tests."""
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    with Client(cluster) as connected:
+        yield connected
+    cluster.close()

@@ -13,16 +13,9 @@ from neuroreview.cbma import ALE
 from neuroreview.cbma.montecarlo import BLOCK_ITERATIONS, _setup, _work, run_null
 
 
-@pytest.fixture(scope="module")
-def client():
-    from distributed import Client, LocalCluster
-
-    cluster = LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    )
-    with Client(cluster) as connected:
-        yield connected
-    cluster.close()
+@pytest.fixture
+def client(dask_client):
+    return dask_client
 
 
 def test_dask_blocks_equal_local_blocks_bit_for_bit(client):
@@ -70,3 +63,56 @@ def test_a_worker_killed_midway_is_replaced_and_the_result_is_unchanged(client, 
     for (_, got), (_, expected) in zip(results, local, strict=True):
         for a, b in zip(got, expected, strict=True):
             assert np.array_equal(a, b)
+
+
+def _maps_and_nulls_equal(local, remote) -> None:
+    assert local.maps.keys() == remote.maps.keys()
+    for name, values in local.maps.items():
+        assert values.tobytes() == remote.maps[name].tobytes(), name
+    assert local.null_distributions.keys() == remote.null_distributions.keys()
+    for key, values in local.null_distributions.items():
+        assert values.tobytes() == remote.null_distributions[key].tobytes(), key
+
+
+def test_fwe_correction_takes_a_client_and_gives_the_local_maps(client):
+    """The Python API takes a distributed.Client as the executor, as a Dask user holds one."""
+    from neuroreview.cbma import correct_fwe_montecarlo
+
+    result = ALE().fit(pain_case().coordinates)
+    local = correct_fwe_montecarlo(result, n_iters=230, seed=4, n_jobs=2)
+    remote = correct_fwe_montecarlo(result, n_iters=230, seed=4, executor=client)
+    _maps_and_nulls_equal(local, remote)
+    assert remote.maps["logp_desc-size_level-cluster_corr-FWE_method-montecarlo"].max() > 2.0
+
+
+def test_ale_subtraction_permutations_on_dask_equal_local(client):
+    from neuroreview.cbma.subtraction import ALESubtraction
+
+    coordinates = pain_case().coordinates
+    ids = list(coordinates.experiment_ids)
+    groups = coordinates.subset(ids[:10]), coordinates.subset(ids[10:])
+    local = ALESubtraction(n_iters=300, seed=9, n_jobs=1, exact_ties=True).fit(*groups)
+    remote = ALESubtraction(n_iters=300, seed=9, exact_ties=True).fit(*groups, executor=client)
+    _maps_and_nulls_equal(local, remote)
+    assert local.maps["p_desc-group1MinusGroup2"].min() < 0.01  # real differences were found
+
+
+@pytest.mark.parametrize("null_method", ["label-permutation", "random-foci"])
+def test_mkda_chi2_null_on_dask_equals_local(client, null_method):
+    from neuroreview.cbma import correct_fwe_montecarlo
+    from neuroreview.cbma.mkda import MKDAChi2
+
+    coordinates = pain_case().coordinates
+    ids = list(coordinates.experiment_ids)
+    estimator = MKDAChi2(fwe_null_method=null_method)
+    result = estimator.fit(coordinates.subset(ids[:10]), coordinates.subset(ids[10:]))
+    local = correct_fwe_montecarlo(result, n_iters=150, seed=2, n_jobs=1)
+    remote = correct_fwe_montecarlo(result, n_iters=150, seed=2, executor=client)
+    _maps_and_nulls_equal(local, remote)
+
+
+def test_an_executor_must_be_an_executor_or_a_client():
+    from neuroreview.cbma.parallel import executor_for
+
+    with pytest.raises(TypeError, match="distributed.Client, got str"):
+        executor_for("tcp://localhost:8786", 1)

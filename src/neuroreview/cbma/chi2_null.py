@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -36,7 +37,10 @@ from neuroreview.cbma.montecarlo import (
     block_draws,
     seeded_blocks,
 )
-from neuroreview.cbma.parallel import Executor, make_executor
+from neuroreview.cbma.parallel import Executor, executor_for
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 NULL_METHODS = ("label-permutation", "random-foci")
 
@@ -208,7 +212,7 @@ def run_chi2_null(
     n_iters: int,
     seed: int | None,
     n_jobs: int = 1,
-    executor: Executor | None = None,
+    executor: Executor | Client | None = None,
     progress=None,
     draws: NDArray[np.integer] | None = None,
 ) -> Chi2Null:
@@ -236,8 +240,7 @@ def run_chi2_null(
             raise ValueError("draws are out of range for this problem")
     if seed is None and draws is None:
         seed = int(np.random.SeedSequence().entropy)
-    if executor is None:
-        executor = make_executor(n_jobs)
+    executor = executor_for(executor, n_jobs)
     start = time.perf_counter()
     blocks = seeded_blocks(n_iters, seed, draws)
     warm_up()

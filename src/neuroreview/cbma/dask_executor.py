@@ -66,7 +66,8 @@ class DaskExecutor:
     ) -> Iterator[R]:
         from neuroreview.cbma.parallel import in_order
 
-        scattered = self.client.scatter(payload, broadcast=True, hash=False)
+        # In a list: scatter() would split a tuple payload into one future per item.
+        (scattered,) = self.client.scatter([payload], broadcast=True, hash=False)
         key = str(scattered.key)
 
         def submit(task: T) -> Any:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -27,9 +28,12 @@ from scipy import ndimage, special
 
 from neuroreview.cbma.base import NullProblem, TwoGroupEstimator
 from neuroreview.cbma.montecarlo import EarlyStop, MonteCarloNull, run_null
-from neuroreview.cbma.parallel import Executor
+from neuroreview.cbma.parallel import Executor, executor_for
 from neuroreview.cbma.results import CBMAResult
 from neuroreview.cbma.stats import null_to_p, p_to_logp, p_to_z
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 FWE_SUFFIX = "_corr-FWE_method-montecarlo"
 FDR_SUFFIX = "_corr-FDR_method-indep"
@@ -55,9 +59,12 @@ def correct_fwe_montecarlo(
     vfwe_only: bool = False,
     progress: Callable[[int], None] | None = None,
     early_stop: EarlyStop | float | None = None,
-    executor: Executor | None = None,
+    executor: Executor | Client | None = None,
 ) -> CBMAResult:
     """Add voxel- and cluster-level FWE maps from a Monte Carlo null (NiMARE's method).
+
+    ``executor`` (an Executor, or a ``distributed.Client`` to run on its Dask cluster)
+    overrides ``n_jobs``; the same seed gives the same maps wherever the iterations run.
 
     ``early_stop`` may be an :class:`EarlyStop` or just its tolerance. The settings record
     the iterations run (``n_iters_run``), the seed, the cluster-forming threshold and the time
@@ -65,6 +72,7 @@ def correct_fwe_montecarlo(
     own correction (:meth:`~neuroreview.cbma.mkda.MKDAChi2.correct_fwe_montecarlo`), as
     NiMARE's ``FWECorrector`` lets an estimator's method take precedence.
     """
+    executor = executor_for(executor, n_jobs)
     if isinstance(result.estimator, TwoGroupEstimator):
         return result.estimator.correct_fwe_montecarlo(
             result,

@@ -133,3 +133,19 @@ def make_executor(n_jobs: int) -> SerialExecutor | ThreadExecutor:
     if n_jobs <= 0:
         n_jobs = os.cpu_count() or 1
     return SerialExecutor() if n_jobs == 1 else ThreadExecutor(n_jobs)
+
+
+def executor_for(executor: Any, n_jobs: int) -> Executor:
+    """The executor a caller asked for: none (``n_jobs`` local threads), an executor, or a
+    ``distributed.Client``, which is what a Dask user holds and so what the API takes."""
+    if executor is None:
+        return make_executor(n_jobs)
+    if hasattr(executor, "map_blocks"):
+        return executor
+    if type(executor).__module__.startswith("distributed"):
+        from neuroreview.cbma.dask_executor import DaskExecutor
+
+        return DaskExecutor(executor)
+    raise TypeError(
+        f"executor must be an Executor or a distributed.Client, got {type(executor).__name__}"
+    )

@@ -37,6 +37,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -49,9 +50,12 @@ from neuroreview.cbma.base import AnalysisSpace
 from neuroreview.cbma.inputs import CBMAInputError, CoordinateSet
 from neuroreview.cbma.ma import ale_kernels, ale_ma, combine_order, name_list
 from neuroreview.cbma.null import ale_null, summary_maps
-from neuroreview.cbma.parallel import Executor, make_executor
+from neuroreview.cbma.parallel import Executor, executor_for
 from neuroreview.cbma.results import CBMAResult
 from neuroreview.cbma.stats import p_to_logp, p_to_z
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 #: Permutations drawn from one child seed; fixed, so permutation k depends on (seed, k) only.
 PERMUTATION_BLOCK = 500
@@ -267,10 +271,13 @@ def run_permutations(
     n_iters: int,
     seed: int | None,
     n_jobs: int = 1,
-    executor: Executor | None = None,
+    executor: Executor | Client | None = None,
     labels: ArrayLike | None = None,
 ) -> PermutationNull:
     """Tail counts and maxima of ``n_iters`` relabellings of ``problem``'s experiments.
+
+    ``executor`` (an Executor or a ``distributed.Client``) overrides ``n_jobs``; the voxel
+    pieces are fixed, so every executor gives the same bytes.
 
     ``labels`` (n_iters x n_experiments, 1 for group 1, columns in the problem's experiment
     order) replaces the random relabellings, to reproduce another tool's permutations exactly;
@@ -291,8 +298,7 @@ def run_permutations(
         if seed is None:
             seed = int(np.random.SeedSequence().entropy)
         chosen = permutation_labels(seed, n_iters, problem.n_experiments, problem.n_group1)
-    if executor is None:
-        executor = make_executor(n_jobs)
+    executor = executor_for(executor, n_jobs)
     start = time.perf_counter()
     warm_up()
     upper = np.zeros(problem.n_voxels, dtype=np.int64)
@@ -417,7 +423,7 @@ class ALESubtraction:
         names: tuple[str, str] = ("group1", "group2"),
         *,
         labels: ArrayLike | None = None,
-        executor: Executor | None = None,
+        executor: Executor | Client | None = None,
     ) -> CBMAResult:
         """Compare ``group1`` with ``group2``; ``names`` label them in messages and settings.
 

@@ -15,7 +15,13 @@ from typing import Annotated
 import typer
 
 from neuroreview.cli.analyze_summary import print_analysis
-from neuroreview.cli.common import DbOption, JobsOption, friendly_errors
+from neuroreview.cli.common import (
+    DbOption,
+    JobsOption,
+    SchedulerOption,
+    WorkersOption,
+    friendly_errors,
+)
 from neuroreview.cli.options import (
     ImportFormat,
     InputFilesArgument,
@@ -50,6 +56,8 @@ def analyze(
         ),
     ] = None,
     jobs: JobsOption = DEFAULT_JOBS,
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = None,
     out: Annotated[
         Path,
         typer.Option(
@@ -205,6 +213,8 @@ def analyze(
         experiment_unit=experiment_unit,
         impute_sample_size=impute_sample_size,
         diagnostics=diagnostics,
+        scheduler=scheduler,
+        workers=workers,
     )
     record, outcome = run_analysis(request, RichReporter())
     print_analysis(record, outcome.clusters, out)

@@ -32,6 +32,27 @@ JobsOption = Annotated[
     typer.Option(min=1, help="Threads for the Monte Carlo; the result does not depend on it."),
 ]
 
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        metavar="tcp://HOST:PORT",
+        help="Run the Monte Carlo on this Dask cluster (a running `dask scheduler`); the "
+        "result is the same bytes as on this machine.",
+        envvar="NEUROREVIEW_SCHEDULER",
+    ),
+]
+
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        min=1,
+        help="Run the Monte Carlo on a local Dask cluster of this many worker processes, "
+        "started for this command (instead of --jobs threads); the same result.",
+    ),
+]
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 

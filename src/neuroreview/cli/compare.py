@@ -12,7 +12,14 @@ from typing import Annotated
 
 import typer
 
-from neuroreview.cli.common import DbOption, JobsOption, console, friendly_errors
+from neuroreview.cli.common import (
+    DbOption,
+    JobsOption,
+    SchedulerOption,
+    WorkersOption,
+    console,
+    friendly_errors,
+)
 from neuroreview.cli.options import ImportFormat
 from neuroreview.cli.reporting import RichReporter
 from neuroreview.pipeline.compare import CompareRequest, GroupRequest, run_compare
@@ -54,6 +61,8 @@ def compare(
         int | None, typer.Option(min=0, help="Random seed; drawn and recorded when not given.")
     ] = None,
     jobs: JobsOption = DEFAULT_JOBS,
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = None,
     out: Annotated[
         Path,
         typer.Option("--out", help="Output folder (new, or an earlier comparison with --force)."),
@@ -186,6 +195,8 @@ def compare(
         fwhm=fwhm,
         sample_size=sample_size,
         nimare_ties=nimare_ties,
+        scheduler=scheduler,
+        workers=workers,
     )
     record, _comparison = run_compare(request, RichReporter())
     first, second = record["groups"]

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from neuroreview.cli.common import console, friendly_errors
+from neuroreview.cli.common import SchedulerOption, WorkersOption, console, friendly_errors
 from neuroreview.cli.run_summary import print_corpus, print_steps
 from neuroreview.errors import NeuroreviewError
 from neuroreview.io.layout import (
@@ -86,6 +86,8 @@ def run(
             "on it.",
         ),
     ] = None,
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = None,
     include_exposure: Annotated[
         list[str] | None,
         typer.Option(
@@ -118,6 +120,8 @@ def run(
         "iterations": iterations,
         "seed": seed,
         "jobs": jobs,
+        "scheduler": scheduler,
+        "workers": workers,
         "include_exposure": include_exposure or None,
         "min_experiments": min_experiments,
     }

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from neuroreview.errors import NeuroreviewError
 from neuroreview.io.hashing import file_sha256
 from neuroreview.model import Study
+from neuroreview.pipeline import compute
 
 if TYPE_CHECKING:
     from neuroreview.pipeline.meta_analysis import Outcome
@@ -182,6 +183,9 @@ class AnalysisRequest:
     impute_sample_size: str | None = None
     #: Per-cluster diagnostics, comma-separated (``jackknife,focus-counter``).
     diagnostics: str | None = None
+    #: A Dask scheduler's address, or a local Dask cluster's worker count (pipeline.compute).
+    scheduler: str | None = None
+    workers: int | None = None
 
 
 def run_analysis(
@@ -201,6 +205,7 @@ def run_analysis(
 
     settings = request.settings
     settings.check()
+    compute.check_options(request.scheduler, request.workers)
     settings.diagnostics = parse_diagnostics(request.diagnostics, settings)
     rule = impute_rule(request.impute_sample_size, settings)
     if settings.fwe and settings.seed is None:
@@ -221,7 +226,8 @@ def run_analysis(
         studies, left_out = of_kinds(loaded.studies, request.kinds)
         flags = checked(studies, request.keep_outside_mask)
         coordinates, pooling = build_experiments(studies, unit)
-    outcome, imputation = impute_and_perform(coordinates, settings, rule, timer, reporter)
+    with compute.computing(request.scheduler, request.workers):
+        outcome, imputation = impute_and_perform(coordinates, settings, rule, timer, reporter)
     inputs_record = loaded.record | {
         "experiments": pooling.to_dict(),
         "not_analysed": left_out,

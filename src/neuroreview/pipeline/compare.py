@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from neuroreview.errors import NeuroreviewError
+from neuroreview.pipeline import compute
 from neuroreview.pipeline.analysis import checked, flag_record, of_kinds, read_files, read_store
 
 if TYPE_CHECKING:
@@ -77,6 +78,9 @@ class CompareRequest:
     sample_size: float | None = None
     #: Subtraction: judge ties in float32 as NiMARE 0.22.1 does (see :func:`subtraction`).
     nimare_ties: bool = False
+    #: A Dask scheduler's address, or a local Dask cluster's worker count (pipeline.compute).
+    scheduler: str | None = None
+    workers: int | None = None
 
     def check(self) -> None:
         if self.method not in COMPARE_METHODS:
@@ -230,7 +234,10 @@ def subtraction(
     )
     with timer.step("fit"):
         result = estimator.fit(
-            first.coordinates, second.coordinates, names=(first.name, second.name)
+            first.coordinates,
+            second.coordinates,
+            names=(first.name, second.name),
+            executor=compute.executor(n_jobs),
         )
     z_map = "z_desc-group1MinusGroup2"
     p_map = "p_desc-group1MinusGroup2"
@@ -332,6 +339,7 @@ def _chi2(first: Group, second: Group, request: CompareRequest, timer: Timer) ->
             n_iters=request.iterations,
             seed=request.seed,
             n_jobs=request.jobs,
+            executor=compute.executor(request.jobs),
         )
     with timer.step("fdr"):
         result = estimator.correct_fdr(result)
@@ -356,6 +364,7 @@ def run_compare(
     from neuroreview.pipeline.settings import Timer
 
     request.check()
+    compute.check_options(request.scheduler, request.workers)
     if request.seed is None:
         request.seed = secrets.randbelow(2**31)
     target = writable_target(request.out, request.force, COMPARE_RECORD)
@@ -363,10 +372,11 @@ def run_compare(
     with timer.step("read"):
         first, second = (load_group(g, request) for g in request.groups)
         refuse_shared_experiments(first, second)
-    comparison = compare_groups(first, second, request, timer, reporter)
-    record = comparison_record(
-        request.method, (first, second), comparison, request.iterations, request.seed
-    )
+    with compute.computing(request.scheduler, request.workers):
+        comparison = compare_groups(first, second, request, timer, reporter)
+        record = comparison_record(
+            request.method, (first, second), comparison, request.iterations, request.seed
+        )
 
     def write(folder: Path) -> None:
         from neuroreview.io.run_files import RunFiles
@@ -388,16 +398,20 @@ def comparison_record(
     from neuroreview.pipeline.meta_analysis import jsonable, versions
 
     clusters = comparison.clusters
-    return {
-        "method": method,
-        "groups": [g.record for g in groups],
-        "settings": jsonable(dict(comparison.result.settings)),
-        "seed": seed,
-        "iterations": iterations,
-        "methods_text": " ".join(comparison.result.descriptions),
-        "n_clusters": int((~clusters["subpeak"]).sum()) if len(clusters) else 0,
-        "versions": versions(),
-    } | comparison.record
+    return (
+        {
+            "method": method,
+            "groups": [g.record for g in groups],
+            "settings": jsonable(dict(comparison.result.settings)),
+            "seed": seed,
+            "iterations": iterations,
+            "methods_text": " ".join(comparison.result.descriptions),
+            "n_clusters": int((~clusters["subpeak"]).sum()) if len(clusters) else 0,
+            "versions": versions(),
+        }
+        | comparison.record
+        | compute.cluster_record()
+    )
 
 
 def write_comparison(

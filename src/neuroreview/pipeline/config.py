@@ -42,6 +42,11 @@ class ReviewConfig(BaseModel):
     iterations: int = Field(default=DEFAULT_ITERATIONS, ge=1)
     seed: int = Field(default=0, ge=0)
     jobs: int = Field(default=DEFAULT_JOBS, ge=1)
+    #: Run the Monte Carlo on the Dask cluster of this scheduler (``tcp://host:8786``) ...
+    scheduler: str | None = None
+    #: ... or on a local Dask cluster of this many worker processes started for the run;
+    #: either way ``jobs`` is unused and the results are the same bytes.
+    workers: int | None = Field(default=None, ge=1)
     include_exposure: tuple[Exposure, ...] = ()
     min_experiments: int = Field(default=DEFAULT_MIN_EXPERIMENTS, ge=2)
 
@@ -55,6 +60,14 @@ class ReviewConfig(BaseModel):
     def _one_source(self) -> ReviewConfig:
         if self.corpus and self.db:
             raise ValueError("give either corpus files or a db, not both")
+        if self.scheduler is not None and self.workers is not None:
+            raise ValueError(
+                "give a scheduler (a running cluster) or workers (a local one), not both"
+            )
+        if self.scheduler is not None and "://" not in self.scheduler:
+            raise ValueError(
+                f"scheduler must be an address such as tcp://host:8786, got {self.scheduler!r}"
+            )
         return self
 
     @classmethod
@@ -91,6 +104,11 @@ class ReviewConfig(BaseModel):
             given["db"] = None
         elif options.get("db"):
             given["corpus"] = ()
+        # Likewise one way to compute: a cluster given here replaces the file's.
+        if options.get("scheduler"):
+            given["workers"] = None
+        elif options.get("workers"):
+            given["scheduler"] = None
         try:
             return cls.model_validate(base.model_dump() | given)
         except ValidationError as error:
@@ -116,6 +134,8 @@ class ReviewConfig(BaseModel):
             f"iterations = {self.iterations}",
             f"seed = {self.seed}",
             f"jobs = {self.jobs}",
+            *([f"scheduler = {_quote(self.scheduler)}"] if self.scheduler else []),
+            *([f"workers = {self.workers}"] if self.workers else []),
             "include_exposure = ["
             + ", ".join(_quote(e.value) for e in self.include_exposure)
             + "]",

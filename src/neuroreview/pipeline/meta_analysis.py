@@ -24,6 +24,7 @@ from neuroreview.io.layout import (
     IMPUTATION_SENSITIVITY,
     map_file,
 )
+from neuroreview.pipeline import compute
 from neuroreview.pipeline.progress import Reporter, SilentReporter
 from neuroreview.pipeline.settings import Settings, Timer
 from neuroreview.versions import package_versions
@@ -289,6 +290,7 @@ def correct_fwe(
             n_jobs=settings.jobs,
             progress=advance,
             early_stop=settings.early_stop,
+            executor=compute.executor(settings.jobs),
         )
     applied = corrected.settings
     record = {
@@ -300,7 +302,7 @@ def correct_fwe(
         "early_stop": jsonable(applied["early_stop"]),
         "seed": settings.seed,
         "n_jobs": settings.jobs,
-    }
+    } | compute.cluster_record()
     return corrected, record
 
 

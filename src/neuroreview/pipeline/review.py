@@ -37,6 +37,7 @@ from neuroreview.io.layout import (
     within,
 )
 from neuroreview.model import Study
+from neuroreview.pipeline import compute
 from neuroreview.pipeline.config import ReviewConfig, meta_analysis_settings, review_exposures
 from neuroreview.pipeline.contrasts_stage import contrasts_step
 from neuroreview.pipeline.corpus import BUILTIN_ORIGIN
@@ -49,6 +50,7 @@ from neuroreview.synthesis.selection import Selection, select_studies
 
 if TYPE_CHECKING:
     import pandas as pd
+    from distributed import Client
 
     from neuroreview.io.run_files import RunFiles
     from neuroreview.pipeline.decoding import Decoding
@@ -90,10 +92,23 @@ class ReviewResult:
 
 
 def run_review(
-    config: ReviewConfig, reporter: Reporter | None = None, force: bool = False
+    config: ReviewConfig,
+    reporter: Reporter | None = None,
+    force: bool = False,
+    client: Client | None = None,
 ) -> ReviewResult:
     """Run the review ``config`` describes into ``config.out``; ``force`` replaces an earlier
-    run's folder there (and only such a folder)."""
+    run's folder there (and only such a folder).
+
+    The Monte Carlo runs on ``client``'s Dask cluster if one is given, else where
+    ``config.scheduler`` or ``config.workers`` say, else in ``config.jobs`` threads; the
+    results are the same bytes wherever it runs.
+    """
+    with compute.computing(config.scheduler, config.workers, client):
+        return _run_review(config, reporter, force)
+
+
+def _run_review(config: ReviewConfig, reporter: Reporter | None, force: bool) -> ReviewResult:
     from neuroreview.io.run_files import RunFiles
     from neuroreview.io.staging import staged_folder
     from neuroreview.synthesis.summary import summarize_corpus
@@ -374,7 +389,8 @@ def _summary_document(
             "jobs": config.jobs,
             "methods": list(CBMA_METHODS),
             "min_experiments": config.min_experiments,
-        },
+        }
+        | compute.cluster_record(),
         "steps": record.steps,
         "timings_s": {name: step.get("seconds") for name, step in record.steps.items()},
         "versions": versions(),
