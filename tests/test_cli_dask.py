@@ -82,6 +82,7 @@ def test_analyze_on_a_local_cluster_of_its_own(sleuth_file, tmp_path):
     assert result.exit_code == 0, result.output
     record = _same_except_where_it_ran(local, remote, "analysis.json")
     assert record["fwe"]["dask"] == {"scheduler": "local cluster", "workers": 2}
+    assert "120 Monte Carlo iterations on Dask (2 workers, local cluster)" in result.output
 
 
 @pytest.mark.parametrize("method", ["subtraction", "chi2"])

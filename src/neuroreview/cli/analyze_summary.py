@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 def print_analysis(record: dict[str, Any], clusters: pd.DataFrame, out: Path) -> None:
     fwe = record["fwe"]
     iterations = f", {fwe['n_iters_run']} Monte Carlo iterations" if fwe else ", no FWE"
+    if fwe and fwe.get("dask"):
+        where = fwe["dask"]
+        iterations += f" on Dask ({where['workers']} workers, {where['scheduler']})"
     console.print(
         f"[bold]{record['method'].upper()}[/bold] on {record['n_experiments']} experiments "
         f"({record['n_foci']} foci){iterations}"

@@ -43,6 +43,9 @@ def print_steps(record: ReviewResult, out: Path) -> None:
             else ""
         )
     )
+    dask = record.document["settings"].get("dask")
+    if dask:
+        _say(f"Monte Carlo on Dask: {dask['workers']} workers ({dask['scheduler']})")
     for method in CBMA_METHODS:
         step = record.steps[method]
         if step["status"] == "skipped":
