@@ -84,12 +84,13 @@ def _steps(data: Path) -> dict[str, float]:
     from neuroreview.cbma.base import AnalysisSpace
     from neuroreview.decode._archive import npz_bytes
     from neuroreview.decode._counts import active_counts
-    from neuroreview.decode._neurosynth_topics import read_topic_inputs
+    from neuroreview.decode._neurosynth_topics import topic_inputs
     from neuroreview.decode.topic_maps import topic_counts
+    from neuroreview.io.neurosynth import read_topic_files
 
     steps: dict[str, float] = {}
     start = time.perf_counter()
-    inputs = read_topic_inputs(data)
+    inputs = topic_inputs(*read_topic_files(data))
     steps["read"] = time.perf_counter() - start
     warm = inputs.coordinates.subset(inputs.coordinates.experiment_ids[:20])
     active_counts(warm, np.ones((20, 1), dtype=bool), AnalysisSpace.default())  # numba warm-up

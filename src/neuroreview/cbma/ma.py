@@ -291,3 +291,69 @@ def sphere_ma(
     for e in range(coordinates.n_experiments):
         canvas.paint(ijk[starts[e] : starts[e + 1]], offsets, ones)
     return canvas.matrix()
+
+
+@numba.njit(cache=True, nogil=True)
+def _sphere_totals(ijk, starts, order, offsets, shape, lookup, weights, n_voxels):
+    """Per voxel the weighted count of active experiments, per experiment its active voxels.
+
+    Experiments are visited in ``order`` (``weights`` and the returned coverage are in that
+    order), so each voxel's sum is accumulated in the same order as a product of the
+    ``sphere_ma`` matrix's transpose with the weights. ``stamp[col]`` holds the last experiment
+    that marked voxel ``col``: a voxel reached by several foci of one experiment counts once,
+    and nothing is cleared between experiments.
+    """
+    total = np.zeros(n_voxels)
+    covered = np.zeros(order.shape[0], dtype=np.int64)
+    stamp = np.full(n_voxels, -1, dtype=np.int64)
+    for rank in range(order.shape[0]):
+        e = order[rank]
+        weight = weights[rank]
+        n_touched = 0
+        for f in range(starts[e], starts[e + 1]):
+            for o in range(offsets.shape[0]):
+                i = ijk[f, 0] + offsets[o, 0]
+                j = ijk[f, 1] + offsets[o, 1]
+                k = ijk[f, 2] + offsets[o, 2]
+                if i < 0 or j < 0 or k < 0 or i >= shape[0] or j >= shape[1] or k >= shape[2]:
+                    continue
+                col = lookup[(i * shape[1] + j) * shape[2] + k]
+                if col < 0 or stamp[col] == rank:
+                    continue
+                stamp[col] = rank
+                total[col] += weight
+                n_touched += 1
+        covered[rank] = n_touched
+    return total, covered
+
+
+def sphere_totals(
+    coordinates: CoordinateSet,
+    space: AnalysisSpace,
+    radius_mm: float = 10.0,
+    weights: NDArray[np.float64] | None = None,
+) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """MKDA's sums over experiments without the (experiments x voxels) MA matrix.
+
+    Returns, for the MKDA ``sphere_ma`` of ``coordinates`` with rows in :func:`combine_order`,
+    the column sums weighted by ``weights`` (one per experiment, in combination order; None:
+    all 1) and the row sums (voxels each experiment activates), with the same values to the
+    last bit: each voxel's weights are added in combination order, as the sparse product adds
+    them. Memory is a few mask-sized arrays whatever the number of experiments; the matrix
+    for all 14,371 Neurosynth studies would hold 1.6 x 10^8 entries (about 2 GB, and twice
+    that while it is built).
+    """
+    order = combine_order(coordinates)
+    unit = np.ones(order.size) if weights is None else np.asarray(weights, dtype=np.float64)
+    if unit.shape != order.shape:
+        raise ValueError(f"{unit.size} weights for {order.size} experiments")
+    return _sphere_totals(
+        focus_voxels(coordinates, space).astype(np.int64),
+        np.asarray(coordinates.experiment_starts, dtype=np.int64),
+        order.astype(np.int64),
+        sphere_offsets(radius_mm, space.grid.voxel_size).astype(np.int64),
+        np.array(space.grid.shape, dtype=np.int64),
+        space.column_lookup(),
+        np.ascontiguousarray(unit),
+        space.n_voxels,
+    )

@@ -29,7 +29,7 @@ from neuroreview.cbma.base import (
 )
 from neuroreview.cbma.chi2 import one_way_chi2, two_way_chi2
 from neuroreview.cbma.inputs import CBMAInputError, CoordinateSet
-from neuroreview.cbma.ma import combine_order, name_list, sphere_ma
+from neuroreview.cbma.ma import combine_order, name_list, sphere_ma, sphere_totals
 from neuroreview.cbma.null import (
     MEANS_KEY,
     HistogramNull,
@@ -124,10 +124,10 @@ class MKDADensity(HistogramNullEstimator):
         weights = sample_size_weights(coordinates) if self.weighting else None
         if weights is not None and np.all(weights == 1.0):
             weights = None
-        ma = sphere_ma(coordinates, self.space, self.r)[order]
         unit = np.ones(coordinates.n_experiments) if weights is None else weights[order]
-        stat = np.asarray(ma.T.dot(unit[:, None]), dtype=np.float64).ravel()
-        prop_active = np.asarray(ma.sum(axis=1), dtype=np.float64).ravel() / self.space.n_voxels
+        # The sums over experiments, streamed: no (experiments x voxels) matrix is held.
+        stat, covered = sphere_totals(coordinates, self.space, self.r, unit)
+        prop_active = covered.astype(np.float64) / self.space.n_voxels
         null = mkda_null(prop_active) if weights is None else mkda_weighted_null(unit, prop_active)
         self._fit = _DensityFit(coordinates, weights, null)
         return CBMAResult(
@@ -250,7 +250,6 @@ class MKDAChi2(TwoGroupEstimator):
         self.fwe_null_method = fwe_null_method
         self.space = space if space is not None else AnalysisSpace.default()
         self._fit: tuple[CoordinateSet, CoordinateSet] | None = None
-        self._maps: tuple[sparse.csr_matrix, sparse.csr_matrix] = ()  # type: ignore[assignment]
 
     def _indicators(self, coordinates: CoordinateSet) -> sparse.csr_matrix:
         """Each experiment's indicator map over the mask, experiments sorted by id."""
@@ -264,9 +263,10 @@ class MKDAChi2(TwoGroupEstimator):
             raise CBMAInputError("MKDA chi-square compares two sets: pass the unselected set too")
         n1, n2 = coordinates.n_experiments, unselected.n_experiments
         self._fit = (coordinates, unselected)
-        self._maps = (self._indicators(coordinates), self._indicators(unselected))
-        count1 = np.asarray(self._maps[0].sum(axis=0), dtype=np.float64).ravel()
-        count2 = np.asarray(self._maps[1].sum(axis=0), dtype=np.float64).ravel()
+        # Counts streamed, as in MKDADensity: the indicator matrices (1.6 x 10^8 entries for
+        # all Neurosynth studies) are built only for a label-permutation null, which needs them.
+        count1 = sphere_totals(coordinates, self.space, self.r)[0]
+        count2 = sphere_totals(unselected, self.space, self.r)[0]
         p_a_given_f = count1 / n1
         p_a_given_u = count2 / n2
         p_a = (count1 + count2) / (n1 + n2)
@@ -361,7 +361,8 @@ class MKDAChi2(TwoGroupEstimator):
             "cluster_threshold": cluster_threshold,
         }
         if self.fwe_null_method == "label-permutation":
-            return Chi2NullProblem(**common, indicators=sparse.vstack(self._maps, format="csr"))
+            indicators = (self._indicators(selected), self._indicators(unselected))
+            return Chi2NullProblem(**common, indicators=sparse.vstack(indicators, format="csr"))
         starts = [0]
         for group in (selected, unselected):
             sizes = np.diff(group.experiment_starts)[combine_order(group)]
