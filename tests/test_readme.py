@@ -23,6 +23,7 @@ def test_every_command_has_a_row_in_the_readme_command_table():
         "regions",
         "report",
         "run",
+        "serve",
         "studies",
     ]
     missing = [name for name in names if f"| `neuroreview {name}" not in text]

@@ -22,6 +22,7 @@ from neuroreview.cli import (
     report,
     run,
     screen,
+    serve,
 )
 from neuroreview.cli.common import error_console, state
 
@@ -107,6 +108,7 @@ app.command("label", context_settings=label.CONTEXT_SETTINGS)(label.label)
 app.command("regions")(regions.regions)
 app.command("report")(report.report)
 app.command("decode")(decode.decode)
+app.command("serve")(serve.serve)
 app.add_typer(screen.app, name="screen")
 
 

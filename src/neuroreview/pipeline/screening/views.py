@@ -1,0 +1,67 @@
+"""Records as one reviewer may see them: where each stands, and only the verdicts they may know.
+
+The web workspace lists records through this, so blinding (``screening.blinding``) is applied
+before anything leaves the pipeline: a face cannot show what it never receives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from neuroreview.errors import NeuroreviewError
+from neuroreview.model import Decision, Record
+from neuroreview.pipeline.screening.plan import open_store, states_of
+from neuroreview.screening.blinding import visible_decisions
+from neuroreview.screening.flow import Place, RecordState, ScreeningPlan
+
+__all__ = ["Place", "RecordView", "record_view", "record_views"]
+
+
+@dataclass(frozen=True)
+class RecordView:
+    """A record, where it stands, and the decisions ``viewer`` may see (``hidden`` more exist)."""
+
+    record: Record
+    place: Place
+    reason: str | None
+    conflict: str | None
+    decisions: list[Decision]
+    hidden: int
+    study_id: str | None
+
+
+def _view(state: RecordState, plan: ScreeningPlan, viewer: str, study: str | None) -> RecordView:
+    shown = visible_decisions(state.record.decisions, plan, viewer)
+    # A conflict exists only once every review is in, so naming its stage reveals nothing.
+    return RecordView(
+        record=state.record.model_copy(update={"decisions": []}),
+        place=state.place,
+        reason=state.reason,
+        conflict=state.conflict.value if state.conflict is not None else None,
+        decisions=shown,
+        hidden=len(state.record.decisions) - len(shown),
+        study_id=study,
+    )
+
+
+def record_views(
+    db: str, viewer: str, *, place: Place | None = None, offset: int = 0, limit: int = 50
+) -> tuple[list[RecordView], int]:
+    """One page of the store's records as ``viewer`` may see them, and how many match."""
+    with open_store(db) as repository:
+        states, plan = states_of(repository)
+        studies = repository.record_studies()
+    chosen = [s for s in states if place is None or s.place is place]
+    page = chosen[offset : offset + limit]
+    return [_view(s, plan, viewer, studies.get(s.record.id)) for s in page], len(chosen)
+
+
+def record_view(db: str, record_id: str, viewer: str) -> RecordView:
+    """One record as ``viewer`` may see it."""
+    with open_store(db) as repository:
+        states, plan = states_of(repository)
+        studies = repository.record_studies()
+    for state in states:
+        if state.record.id == record_id:
+            return _view(state, plan, viewer, studies.get(record_id))
+    raise NeuroreviewError(f"no record {record_id!r}")

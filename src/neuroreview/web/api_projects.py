@@ -1,0 +1,108 @@
+"""Projects and their members: list yours, create one, add or remove people, set roles."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import APIRouter, HTTPException, Request
+from pydantic import BaseModel, Field
+
+from neuroreview.errors import NeuroreviewError
+from neuroreview.store.server import Role, ServerStore
+from neuroreview.web.deps import CurrentSession, Member, Owner, Server, Viewer
+
+router = APIRouter(prefix="/api/projects", tags=["projects"])
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+class ProjectOut(BaseModel):
+    slug: str
+    title: str
+    role: str
+
+
+class NewProject(BaseModel):
+    slug: str = Field(min_length=1, max_length=63, description="lower-case letters, digits, '-'")
+    title: str = Field(min_length=1, max_length=300)
+
+
+class MemberOut(BaseModel):
+    username: str
+    role: Role
+
+
+class RoleIn(BaseModel):
+    role: Role
+
+
+@router.get("", response_model=list[ProjectOut])
+def my_projects(found: CurrentSession, store: Server):
+    return [
+        ProjectOut(slug=p.slug, title=p.title, role=r.value)
+        for p, r in store.memberships(found.user)
+    ]
+
+
+@router.post("", status_code=201, response_model=ProjectOut)
+def new_project(
+    body: NewProject,
+    request: Request,
+    found: CurrentSession,
+    store: Server,
+) -> ProjectOut:
+    """A new review with a store of its own, beside the server's (a SQLite server only: on
+    PostgreSQL, projects are databases an administrator creates and serves with --db)."""
+    if not SLUG.match(body.slug):
+        raise HTTPException(422, "a project name is lower-case letters, digits and '-'")
+    folder = request.app.state.project_folder
+    if folder is None:
+        raise HTTPException(
+            409, "this server creates no project stores; serve an existing one with --db"
+        )
+    from neuroreview.pipeline.screening.plan import open_store
+
+    path = folder / f"{body.slug}.db"
+    if store.project(body.slug) is not None or path.exists():
+        raise HTTPException(409, f"a project {body.slug!r} exists already")
+    open_store(str(path), create=True).close()
+    try:
+        project = store.add_project(body.slug, body.title, str(path))
+    except NeuroreviewError as error:
+        raise HTTPException(409, str(error)) from None
+    store.set_role(project, found.user, Role.OWNER)
+    return ProjectOut(slug=project.slug, title=project.title, role=Role.OWNER.value)
+
+
+@router.get("/{slug}/members", response_model=list[MemberOut])
+def members(member: Viewer, store: Server):
+    return [MemberOut(username=u.username, role=r) for u, r in store.members(member.project)]
+
+
+@router.put("/{slug}/members/{username}", response_model=MemberOut)
+def set_member(
+    username: str,
+    body: RoleIn,
+    member: Owner,
+    store: Server,
+) -> MemberOut:
+    user = store.user(username)
+    if user is None:
+        raise HTTPException(404, f"no account {username!r}")
+    _keep_an_owner(store, member, username, body.role)
+    store.set_role(member.project, user, body.role)
+    return MemberOut(username=username, role=body.role)
+
+
+@router.delete("/{slug}/members/{username}", status_code=204)
+def remove_member(username: str, member: Owner, store: Server) -> None:
+    user = store.user(username)
+    if user is None or store.role(member.project, user) is None:
+        raise HTTPException(404, f"{username!r} is not a member")
+    _keep_an_owner(store, member, username, None)
+    store.set_role(member.project, user, None)
+
+
+def _keep_an_owner(store: ServerStore, member: Member, username: str, role: Role | None) -> None:
+    owners = [u.username for u, r in store.members(member.project) if r is Role.OWNER]
+    if owners == [username] and role is not Role.OWNER:
+        raise HTTPException(409, "a project keeps at least one owner")
