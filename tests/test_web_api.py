@@ -72,6 +72,8 @@ def served(request, tmp_path):
     app = create_app(store, project_folder=tmp_path if request.param == "sqlite" else None)
     yield app
     store.close()
+    if request.param == "postgresql":
+        _empty_postgres()  # the shared test database is left as the store tests expect it
 
 
 class Browser:
