@@ -284,3 +284,19 @@ def test_server_store_keeps_roles_per_project(tmp_path):
     assert store.memberships(user) == []
     assert Role.OWNER.allows(Role.REVIEWER) and not Role.VIEWER.allows(Role.REVIEWER)
     store.close()
+
+
+def test_pages_send_a_stranger_to_sign_in_and_show_a_member_the_counts(served):
+    _owner, ann, _bob, vic = team(served)
+    stranger = TestClient(served, follow_redirects=False).get("/p/ketamine")
+    assert (stranger.status_code, stranger.headers["location"]) == (303, "/sign-in")
+    upload(ann)
+    page = vic.get("/p/ketamine")
+    assert page.status_code == 200
+    assert '<td data-count="identified">3</td>' in page.text
+    assert "3 record(s) await screening" in page.text
+    assert f'<meta name="csrf-token" content="{vic.csrf}">' in page.text
+    assert 'id="import"' not in page.text  # a viewer gets no import form
+    assert vic.get("/p/ketamine/screen").status_code == 403
+    assert ann.get("/p/ketamine/screen").status_code == 200
+    assert ann.get("/static/workspace.js").text.startswith("// neuroreview's browser script")

@@ -11,11 +11,12 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from neuroreview import __version__
 from neuroreview.errors import NeuroreviewError
 from neuroreview.store.server import ServerStore
-from neuroreview.web import api_accounts, api_projects, api_screening
+from neuroreview.web import api_accounts, api_projects, api_screening, pages
 
 #: Largest request body accepted (an upload of search results included): 64 MiB.
 MAX_BODY_BYTES = 64 * 2**20
@@ -61,6 +62,7 @@ def create_app(
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    for module in (api_accounts, api_projects, api_screening):
+    for module in (api_accounts, api_projects, api_screening, pages):
         app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     return app

@@ -47,7 +47,7 @@ class Member:
         return self.session.user.username
 
 
-def _member(request: Request, slug: str, found: Session, needed: Role) -> Member:
+def member_of(request: Request, slug: str, found: Session, needed: Role) -> Member:
     store: ServerStore = request.app.state.server
     project = store.project(slug)
     role = store.role(project, found.user) if project is not None else None
@@ -64,15 +64,15 @@ CurrentSession = Annotated[Session, Depends(session)]
 
 
 def viewer(request: Request, slug: str, found: CurrentSession) -> Member:
-    return _member(request, slug, found, Role.VIEWER)
+    return member_of(request, slug, found, Role.VIEWER)
 
 
 def reviewer(request: Request, slug: str, found: CurrentSession) -> Member:
-    return _member(request, slug, found, Role.REVIEWER)
+    return member_of(request, slug, found, Role.REVIEWER)
 
 
 def owner(request: Request, slug: str, found: CurrentSession) -> Member:
-    return _member(request, slug, found, Role.OWNER)
+    return member_of(request, slug, found, Role.OWNER)
 
 
 Server = Annotated[ServerStore, Depends(server)]
