@@ -26,9 +26,27 @@ innermost loops walk memory in order and vectorise. Per iteration:
    axis (face connectivity, NiMARE's ``generate_binary_structure(3, 1)``), gives the largest
    cluster's size and mass (sum of statistic - threshold).
 
-For ALE with few overlapping kernels, step 0 bounds each cell of ``CELL``^3 voxels from above
-and steps 3-4 only compute the rows' stretches whose cells may hold the maximum or a
-suprathreshold voxel (see :func:`_bound_spans`); the values computed are exact either way.
+For ALE, step 0 bounds the statistic from above and steps 3-4 compute only the rows'
+stretches where the bound reaches the smaller of the cluster-forming threshold and a lower
+bound of the maximum (a focus whose box misses those stretches, in depth too, is skipped in
+that column). Where nothing reaches the cut, no voxel can hold the maximum or a
+suprathreshold voxel, and every value computed is exact (same operations, same order), so
+the output is bit-for-bit the output without pruning. Two bounds, chosen by how deep the
+kernels overlap (``montecarlo.PRUNE_COVERAGE``):
+
+* Shallow (few kernels per voxel): each cell of ``CELL``^3 voxels is bounded by the product
+  over foci of (1 - the kernel's largest value over the cell), and the maximum is at least
+  the largest kernel peak (see :func:`_bound_spans`).
+* Deep (e.g. 900 experiments, ~175 kernels per voxel): the box bounds pass nearly everywhere,
+  because each kernel's box maximum is several times its value. ALE kernels are Gaussians,
+  so separable: kernel[i, j, k] <= a[i] b[j] c[k], and with the envelope sum
+  S = sum over foci of a b c, ALE <= 1 - exp(-S / (1 - peak)) (from 1 - m >=
+  exp(-m / (1 - m)) and max within an experiment <= sum). S costs a 2-D stamp per focus plus
+  one 1-D convolution over the grid (:func:`_stamp_planes`, :func:`_separable_spans`),
+  about a tenth of stamping every kernel, and passes ~1% of the mask on NeuroStore. The
+  maximum is at least the exact ALE where S peaks (:func:`_ale_at`); that is usually above
+  the cluster-forming threshold, so one sweep decides; otherwise a second sweep lowers the
+  cut to it. Measured on NeuroStore (9,492 foci, 2 mm grid): 48 -> ~22 ms per iteration.
 
 Everything is float64, so values equal NiMARE's to rounding (NiMARE sums logs of float32
 kernel values and stores float32 maps).
@@ -42,8 +60,11 @@ from numba import njit
 #: ``combine`` codes, in the order of :class:`neuroreview.cbma.base.Combine`'s members.
 ALE, MKDA, KDA = 0, 1, 2
 
-#: Edge (voxels) of the cells whose upper bounds decide where ALE needs exact values.
-CELL = 4
+#: Edge (voxels) of the cells whose upper bounds decide where ALE needs exact values (rows are
+#: grouped in CELL x CELL blocks sharing one depth span). 2 rather than 4: the spans hug the
+#: few suprathreshold voxels of a deep dataset closer (NeuroStore 24 -> 22 ms per iteration)
+#: and the shallow box bounds cost about the same.
+CELL = 2
 
 #: Rows per column side: 16 x 16 rows of ~110 float64 voxels, plus scratch, fit in L2.
 TILE = 16
@@ -425,11 +446,11 @@ def _scan_column(
 
 
 @njit(cache=True, nogil=True)
-def _any_span(spans, i0, i1, j0, j1):
-    """Whether any block of rows of the column [i0, i1) x [j0, j1) has depths to compute."""
+def _any_span(spans, i0, i1, j0, j1, k0=0, k1=1 << 62):
+    """Whether any block of rows of [i0, i1) x [j0, j1) has depths in [k0, k1) to compute."""
     for bi in range(i0 // CELL, (i1 - 1) // CELL + 1):
         for bj in range(j0 // CELL, (j1 - 1) // CELL + 1):
-            if spans[0, bi, bj] < spans[1, bi, bj]:
+            if max(spans[0, bi, bj], k0) < min(spans[1, bi, bj], k1):
                 return True
     return False
 
@@ -472,6 +493,109 @@ def _bound_spans(ijk, half_of, kern_of, box_max, cut, bound, spans):
 
 
 @njit(cache=True, nogil=True)
+def _stamp_planes(ijk, kern_of, sep_b, sep_c, planes, n_pj, depth, reset):
+    """Add each focus's (j, k) factor outer product into its own i-plane of ``planes``.
+
+    ``planes`` (the padded grid, flat) then holds the foci's separable envelopes convolved
+    along j and k only; with ``reset`` the same voxels are set back to zero instead.
+    """
+    hb = sep_b.shape[1] // 2
+    hc = sep_c.shape[1] // 2
+    for f in range(ijk.shape[0]):
+        kern = kern_of[f]
+        row0 = ijk[f, 0] * n_pj
+        for dj in range(sep_b.shape[1]):
+            b = sep_b[kern, dj]
+            if b == 0.0:
+                continue
+            a = np.uint64((row0 + ijk[f, 1] + dj - hb) * depth + ijk[f, 2] - hc)
+            if reset:
+                for t in range(np.uint64(sep_c.shape[1])):
+                    planes[a + t] = 0.0
+            else:
+                for t in range(np.uint64(sep_c.shape[1])):
+                    planes[a + t] += b * sep_c[kern, t]
+
+
+@njit(cache=True, nogil=True)
+def _separable_spans(
+    planes, sep_a, s_cut, inmask, row_mask_lo, row_mask_hi, n_pi, n_pj, depth, spans, row
+):
+    """Finish the envelope sum S along i and mark, per block of CELL x CELL rows, the depths
+    where S >= ``s_cut``; returns (largest S over mask voxels, its padded-grid index).
+
+    Only mask stretches of rows are computed; a block with none gets an empty span.
+    """
+    ha = sep_a.shape[0] // 2
+    best = -1.0
+    best_index = -1
+    plane = n_pj * depth
+    for bi in range(spans.shape[1]):
+        for bj in range(spans.shape[2]):
+            lo = depth
+            hi = 0
+            for gi in range(bi * CELL, min(bi * CELL + CELL, n_pi)):
+                for gj in range(bj * CELL, min(bj * CELL + CELL, n_pj)):
+                    r = gi * n_pj + gj
+                    m_lo = row_mask_lo[r]
+                    m_hi = row_mask_hi[r]
+                    if m_lo >= m_hi:
+                        continue
+                    n = np.uint64(m_hi - m_lo)
+                    for t in range(n):
+                        row[t] = 0.0
+                    for d in range(sep_a.shape[0]):
+                        w = sep_a[d]
+                        src = np.uint64((gi + d - ha) * plane + gj * depth + m_lo)
+                        for t in range(n):
+                            row[t] += w * planes[src + t]
+                    g = np.uint64(r * depth + m_lo)
+                    for t in range(n):
+                        v = row[t]
+                        if v >= s_cut:
+                            k = m_lo + np.int64(t)
+                            lo = min(lo, k)
+                            hi = max(hi, k + 1)
+                        if v > best and inmask[g + t] > 0.0:
+                            best = v
+                            best_index = np.int64(g + t)
+            spans[0, bi, bj] = lo
+            spans[1, bi, bj] = hi
+    return best, best_index
+
+
+@njit(cache=True, nogil=True)
+def _ale_at(index, ijk, exp_starts, exp_kernel, kernel_half, runs, values, n_pj, depth):
+    """ALE at one padded-grid voxel: 1 - prod over experiments of (1 - their largest MA)."""
+    vi = index // (n_pj * depth)
+    vj = (index // depth) % n_pj
+    vk = index % depth
+    keep = 1.0
+    for e in range(exp_starts.shape[0] - 1):
+        kern = exp_kernel[e]
+        h = kernel_half[kern]
+        largest = 0.0
+        for f in range(exp_starts[e], exp_starts[e + 1]):
+            di = vi - ijk[f, 0] + h[0]
+            dj = vj - ijk[f, 1] + h[1]
+            if di < 0 or di > 2 * h[0] or dj < 0 or dj > 2 * h[1]:
+                continue
+            cell = di * (2 * h[1] + 1) + dj
+            dk = vk - ijk[f, 2] - runs[kern, 0, cell]
+            if 0 <= dk < runs[kern, 1, cell]:
+                largest = max(largest, values[runs[kern, 2, cell] + dk])
+        keep *= 1.0 - largest
+    return 1.0 - keep
+
+
+@njit(cache=True, nogil=True)
+def _separable_cut(cut, peak):
+    """The envelope sum S at and above which the ALE bound 1 - exp(-S / (1 - peak)) reaches
+    ``cut``, less a slack far above the rounding of S."""
+    return -np.log1p(-cut) * (1.0 - peak) * (1.0 - 1e-9)
+
+
+@njit(cache=True, nogil=True)
 def run_iterations(
     combine,
     draws,
@@ -491,6 +615,9 @@ def run_iterations(
     box_max,
     peak,
     prune,
+    sep_a,
+    sep_b,
+    sep_c,
     threshold,
     clusters,
     label,
@@ -502,10 +629,13 @@ def run_iterations(
 
     ``null_ijk`` holds the null voxels in padded-grid coordinates; ``inmask`` is 1.0 on mask
     voxels of the padded grid and 0.0 elsewhere; ``label`` is all -1 on entry and left so.
-    With ``prune`` (ALE only), each iteration first bounds every cell of CELL^3 voxels from
-    above (``box_max``: each kernel's maximum over every cell-sized box) and computes exact
-    values only where the bound reaches the smaller of the cluster-forming threshold and the
-    largest kernel ``peak`` (the maximum is never below it: every focus lies in the mask).
+    With ``prune`` (ALE only), each iteration first bounds the ALE from above and computes
+    exact values only where the bound reaches the smaller of the cluster-forming threshold
+    and a lower bound of the maximum. With empty ``sep_a`` the bound is per cell of CELL^3
+    voxels (``box_max``: each kernel's maximum over every cell-sized box) and the lower bound
+    is the largest kernel ``peak`` (the maximum is never below it: every focus lies in the
+    mask); otherwise it is the separable envelope ``sep_a`` x ``sep_b`` x ``sep_c`` (see the
+    module docstring) and the lower bound is the exact ALE where the envelope sum peaks.
     """
     n_pi, n_pj, depth = padded_shape[0], padded_shape[1], padded_shape[2]
     n_cols_i = (n_pi + TILE - 1) // TILE
@@ -544,6 +674,9 @@ def run_iterations(
     spans = np.zeros((2, n_blocks[0], n_blocks[1]), dtype=np.int64)
     # Rounding in the bound is far below this slack.
     cut = (min(threshold, peak) if clusters else peak) * (1.0 - 1e-9)
+    separable = prune and sep_a.shape[0] > 0
+    planes = np.zeros(n_pi * n_pj * depth if separable else 0)
+    sweep_row = np.empty(depth)
     for it in range(draws.shape[0]):
         for f in range(n_foci):
             d = draws[it, f]
@@ -554,7 +687,44 @@ def run_iterations(
             combine, exp_starts, exp_kernel, kernel_reach, ijk, parent, unit_of
         )
         col_starts, col_foci = _column_lists(unit_starts, units, ijk, half_of, n_cols_i, n_cols_j)
-        if prune:
+        if separable:
+            _stamp_planes(ijk, kern_of, sep_b, sep_c, planes, n_pj, depth, False)
+            s_cut = _separable_cut(threshold, peak) if clusters else np.inf
+            top, top_index = _separable_spans(
+                planes,
+                sep_a,
+                s_cut,
+                inmask,
+                row_mask_lo,
+                row_mask_hi,
+                n_pi,
+                n_pj,
+                depth,
+                spans,
+                sweep_row,
+            )
+            # The maximum is at least the ALE at any voxel, e.g. where the bound peaks.
+            floor = 0.0
+            if top_index >= 0:
+                floor = _ale_at(
+                    top_index, ijk, exp_starts, exp_kernel, kernel_half, runs, values, n_pj, depth
+                ) * (1.0 - 1e-9)
+            if not clusters or floor < threshold:
+                _separable_spans(
+                    planes,
+                    sep_a,
+                    _separable_cut(floor, peak),
+                    inmask,
+                    row_mask_lo,
+                    row_mask_hi,
+                    n_pi,
+                    n_pj,
+                    depth,
+                    spans,
+                    sweep_row,
+                )
+            _stamp_planes(ijk, kern_of, sep_b, sep_c, planes, n_pj, depth, True)
+        elif prune:
             _bound_spans(ijk, half_of, kern_of, box_max, cut, bound, spans)
         best = 0.0
         n_supra = 0
@@ -596,6 +766,8 @@ def run_iterations(
                             min(ijk[f, 0] + half[0] + 1, i1),
                             max(ijk[f, 1] - half[1], j0),
                             min(ijk[f, 1] + half[1] + 1, j1),
+                            ijk[f, 2] - half[2],
+                            ijk[f, 2] + half[2] + 1,
                         ):
                             continue  # nothing of this focus's here needs an exact value
                         n_partners = 0
