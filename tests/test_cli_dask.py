@@ -12,26 +12,10 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from neuroreview.cli import app
 from neuroreview.pipeline.config import ReviewConfig
-from test_cli_analyze import SLEUTH, outputs
+from test_cli_analyze import SLEUTH, invoke, one_line_error, outputs
 from test_contrasts import sleuth
-
-runner = CliRunner()
-
-
-def invoke(*args: object):
-    return runner.invoke(app, [str(a) for a in args], env={"COLUMNS": "200"})
-
-
-def one_line_error(result) -> str:
-    assert result.exit_code == 2, result.output
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1, result.output
-    assert "Traceback" not in result.output
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

@@ -294,35 +294,51 @@ def sphere_ma(
 
 
 @numba.njit(cache=True, nogil=True)
+def sphere_union(ijk, first, last, offsets, shape, lookup, stamp, marker, touched):
+    """List in ``touched`` the mask columns the spheres of foci ``first:last`` reach, each
+    once; returns how many. ``stamp[col] == marker`` marks a column already listed, so
+    successive experiments (each with its own marker) need nothing cleared in between.
+
+    Spheres are placed as :func:`sphere_ma` places them: centred on the focus's voxel, clipped
+    to the grid, then to the mask (``lookup`` is -1 off the mask).
+    """
+    n_touched = 0
+    for f in range(first, last):
+        for o in range(offsets.shape[0]):
+            i = ijk[f, 0] + offsets[o, 0]
+            j = ijk[f, 1] + offsets[o, 1]
+            k = ijk[f, 2] + offsets[o, 2]
+            if i < 0 or j < 0 or k < 0 or i >= shape[0] or j >= shape[1] or k >= shape[2]:
+                continue
+            col = lookup[(i * shape[1] + j) * shape[2] + k]
+            if col < 0 or stamp[col] == marker:
+                continue
+            stamp[col] = marker
+            touched[n_touched] = col
+            n_touched += 1
+    return n_touched
+
+
+@numba.njit(cache=True, nogil=True)
 def _sphere_totals(ijk, starts, order, offsets, shape, lookup, weights, n_voxels):
     """Per voxel the weighted count of active experiments, per experiment its active voxels.
 
     Experiments are visited in ``order`` (``weights`` and the returned coverage are in that
     order), so each voxel's sum is accumulated in the same order as a product of the
-    ``sphere_ma`` matrix's transpose with the weights. ``stamp[col]`` holds the last experiment
-    that marked voxel ``col``: a voxel reached by several foci of one experiment counts once,
-    and nothing is cleared between experiments.
+    ``sphere_ma`` matrix's transpose with the weights.
     """
     total = np.zeros(n_voxels)
     covered = np.zeros(order.shape[0], dtype=np.int64)
     stamp = np.full(n_voxels, -1, dtype=np.int64)
+    touched = np.empty(n_voxels, dtype=np.int64)
     for rank in range(order.shape[0]):
         e = order[rank]
         weight = weights[rank]
-        n_touched = 0
-        for f in range(starts[e], starts[e + 1]):
-            for o in range(offsets.shape[0]):
-                i = ijk[f, 0] + offsets[o, 0]
-                j = ijk[f, 1] + offsets[o, 1]
-                k = ijk[f, 2] + offsets[o, 2]
-                if i < 0 or j < 0 or k < 0 or i >= shape[0] or j >= shape[1] or k >= shape[2]:
-                    continue
-                col = lookup[(i * shape[1] + j) * shape[2] + k]
-                if col < 0 or stamp[col] == rank:
-                    continue
-                stamp[col] = rank
-                total[col] += weight
-                n_touched += 1
+        n_touched = sphere_union(
+            ijk, starts[e], starts[e + 1], offsets, shape, lookup, stamp, rank, touched
+        )
+        for t in range(n_touched):
+            total[touched[t]] += weight
         covered[rank] = n_touched
     return total, covered
 

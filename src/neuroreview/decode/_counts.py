@@ -22,7 +22,7 @@ from scipy import sparse
 from neuroreview.cbma.base import AnalysisSpace
 from neuroreview.cbma.inputs import CoordinateSet
 from neuroreview.cbma.kernels import sphere_offsets
-from neuroreview.cbma.ma import focus_voxels
+from neuroreview.cbma.ma import focus_voxels, sphere_union
 
 
 @numba.njit(cache=True, nogil=True)
@@ -40,20 +40,9 @@ def _count_kernel(
     touched = np.empty(n_voxels, dtype=np.int64)
     n_experiments = starts.shape[0] - 1
     for e in range(n_experiments):
-        n_touched = 0
-        for f in range(starts[e], starts[e + 1]):
-            for o in range(offsets.shape[0]):
-                i = ijk[f, 0] + offsets[o, 0]
-                j = ijk[f, 1] + offsets[o, 1]
-                k = ijk[f, 2] + offsets[o, 2]
-                if i < 0 or j < 0 or k < 0 or i >= shape[0] or j >= shape[1] or k >= shape[2]:
-                    continue
-                col = lookup[(i * shape[1] + j) * shape[2] + k]
-                if col < 0 or stamp[col] == e:
-                    continue
-                stamp[col] = e
-                touched[n_touched] = col
-                n_touched += 1
+        n_touched = sphere_union(
+            ijk, starts[e], starts[e + 1], offsets, shape, lookup, stamp, e, touched
+        )
         for m in range(member_indptr[e], member_indptr[e + 1]):
             row = counts[member_groups[m]]
             for t in range(n_touched):
