@@ -124,6 +124,11 @@ def test_review_config_keeps_where_to_compute_and_refuses_both(tmp_path):
     assert "workers" not in ReviewConfig().to_toml()
     with pytest.raises(ValueError, match="not both"):
         ReviewConfig(scheduler="tcp://h:1", workers=2)
+    both = invoke("run", "--scheduler", "tcp://h:1", "--workers", 2, "--out", tmp_path / "r")
+    assert one_line_error(both) == (
+        "error: give --scheduler (a running cluster) or --workers (a local one), not both"
+    )
+    assert not (tmp_path / "r").exists()
     with pytest.raises(ValueError, match="greater than or equal to 1"):
         ReviewConfig(workers=0)
 

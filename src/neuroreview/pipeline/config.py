@@ -105,6 +105,10 @@ class ReviewConfig(BaseModel):
         elif options.get("db"):
             given["corpus"] = ()
         # Likewise one way to compute: a cluster given here replaces the file's.
+        if options.get("scheduler") and options.get("workers"):
+            raise NeuroreviewError(
+                "give --scheduler (a running cluster) or --workers (a local one), not both"
+            )
         if options.get("scheduler"):
             given["workers"] = None
         elif options.get("workers"):
