@@ -14,7 +14,6 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request, UploadFile
 from pydantic import BaseModel, Field
 
 from neuroreview.errors import NeuroreviewError
-from neuroreview.model import Stage
 from neuroreview.pipeline import screening as pipeline
 from neuroreview.pipeline.screening.views import Place, RecordView, record_view, record_views
 from neuroreview.web.deps import Reviewer, Viewer
@@ -179,7 +178,8 @@ def queue(
         found = pipeline.next_records(member.project.url, member.username, stage, limit=limit)
     except NeuroreviewError as error:
         raise _fail(error) from None
-    views = [record_view(member.project.url, r.id, member.username) for r in found.records]
+    ids = [r.id for r in found.records]
+    views, _ = record_views(member.project.url, member.username, ids=ids, limit=len(ids) or 1)
     return QueueOut(
         stage=found.stage.value,
         ranked=found.ranked,
@@ -214,8 +214,9 @@ def decide(record_id: str, body: DecisionIn, member: Reviewer) -> DecidedOut:
 @router.get("/conflicts", response_model=list[RecordOut])
 def conflicts(member: Viewer) -> list[RecordOut]:
     """Records whose reviewers disagree (listed only once all of them have decided)."""
-    found = pipeline.conflicts(member.project.url)
-    return [_record(record_view(member.project.url, s.record.id, member.username)) for s in found]
+    ids = [s.record.id for s in pipeline.conflicts(member.project.url)]
+    views, _ = record_views(member.project.url, member.username, ids=ids, limit=len(ids) or 1)
+    return [_record(v) for v in views]
 
 
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -252,7 +253,3 @@ async def import_file(
     return ImportOut(
         batch=batch.id, file=batch.file, n_records=batch.n_records, source=batch.source
     )
-
-
-#: Stages a reviewer can ask for in /queue, for the OpenAPI description.
-STAGES = [s.value for s in Stage]

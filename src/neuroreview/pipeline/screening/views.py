@@ -6,6 +6,7 @@ before anything leaves the pipeline: a face cannot show what it never receives.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from neuroreview.errors import NeuroreviewError
@@ -45,23 +46,31 @@ def _view(state: RecordState, plan: ScreeningPlan, viewer: str, study: str | Non
 
 
 def record_views(
-    db: str, viewer: str, *, place: Place | None = None, offset: int = 0, limit: int = 50
+    db: str,
+    viewer: str,
+    *,
+    place: Place | None = None,
+    ids: Sequence[str] | None = None,
+    offset: int = 0,
+    limit: int = 50,
 ) -> tuple[list[RecordView], int]:
-    """One page of the store's records as ``viewer`` may see them, and how many match."""
+    """One page of the store's records (those in ``place``, or those ``ids`` name, in that
+    order) as ``viewer`` may see them, and how many match; the store is read once."""
     with open_store(db) as repository:
         states, plan = states_of(repository)
         studies = repository.record_studies()
-    chosen = [s for s in states if place is None or s.place is place]
+    if ids is not None:
+        by_id = {s.record.id: s for s in states}
+        missing = [i for i in ids if i not in by_id]
+        if missing:
+            raise NeuroreviewError(f"no record {missing[0]!r}")
+        chosen = [by_id[i] for i in ids]
+    else:
+        chosen = [s for s in states if place is None or s.place is place]
     page = chosen[offset : offset + limit]
     return [_view(s, plan, viewer, studies.get(s.record.id)) for s in page], len(chosen)
 
 
 def record_view(db: str, record_id: str, viewer: str) -> RecordView:
     """One record as ``viewer`` may see it."""
-    with open_store(db) as repository:
-        states, plan = states_of(repository)
-        studies = repository.record_studies()
-    for state in states:
-        if state.record.id == record_id:
-            return _view(state, plan, viewer, studies.get(record_id))
-    raise NeuroreviewError(f"no record {record_id!r}")
+    return record_views(db, viewer, ids=[record_id])[0][0]
