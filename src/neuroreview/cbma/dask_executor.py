@@ -66,13 +66,52 @@ class DaskExecutor:
     ) -> Iterator[R]:
         from neuroreview.cbma.parallel import in_order
 
-        # In a list: scatter() would split a tuple payload into one future per item.
-        (scattered,) = self.client.scatter([payload], broadcast=True, hash=False)
-        key = str(scattered.key)
+        def scatter() -> Any:
+            # In a list: scatter() would split a tuple payload into one future per item.
+            (future,) = self.client.scatter([payload], broadcast=True, hash=False)
+            return future
 
-        def submit(task: T) -> Any:
-            return self.client.submit(
-                _run, setup, scattered, work, key, task, pure=False, retries=self.retries
+        held = {"payload": scatter()}
+        key = str(held["payload"].key)
+
+        def submit(task: T) -> _Resubmitting:
+            return _Resubmitting(
+                lambda: self.client.submit(
+                    _run, setup, held["payload"], work, key, task, pure=False, retries=self.retries
+                ),
+                lambda: held.update(payload=scatter()),
+                self.retries,
             )
 
-        yield from in_order(submit, self._capacity(), tasks, scattered.release)
+        yield from in_order(submit, self._capacity(), tasks, lambda: held["payload"].release())
+
+
+class _Resubmitting:
+    """A task's future that is submitted again when the scheduler cancels it.
+
+    When a worker dies, a task waiting on the scattered payload can be cancelled ("already
+    forgotten") rather than re-run; the payload is then scattered again and the task, a seeded
+    block whose result does not depend on where it runs, is submitted again, ``retries`` times.
+    """
+
+    def __init__(self, submit: Callable[[], Any], rescatter: Callable[[], None], retries: int):
+        self._submit = submit
+        self._rescatter = rescatter
+        self._left = retries
+        self._future = submit()
+
+    def result(self) -> Any:
+        from concurrent.futures import CancelledError
+
+        while True:
+            try:
+                return self._future.result()
+            except CancelledError:
+                if self._left <= 0:
+                    raise
+                self._left -= 1
+                self._rescatter()
+                self._future = self._submit()
+
+    def cancel(self) -> None:
+        self._future.cancel()
