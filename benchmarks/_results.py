@@ -42,13 +42,21 @@ def machine() -> str:
 
 
 def append_rows(rows: list[tuple[str, str, str, str]], date: str, machine_text: str) -> None:
-    """Append rows to RESULTS.md, writing its header first when the file is new."""
+    """Append rows to RESULTS.md's main table, writing its header first when the file is new.
+    The rows go before the first ``## `` section that follows the table (a benchmark with
+    columns of its own, such as the web load, keeps its own table there)."""
     if not RESULTS.exists():
         RESULTS.write_text(RESULTS_HEADER, encoding="utf-8")
-    with RESULTS.open("a", encoding="utf-8") as handle:
-        for measurement, ours, peer, notes in rows:
-            cells = [date, machine_text, measurement, ours, peer, notes]
-            handle.write("| " + " | ".join(c.replace("|", "/") for c in cells) + " |\n")
+    lines = "".join(
+        "| " + " | ".join(c.replace("|", "/") for c in cells) + " |\n"
+        for cells in ([date, machine_text, *row] for row in rows)
+    )
+    text = RESULTS.read_text(encoding="utf-8")
+    cut = text.find("\n## ")
+    if cut == -1:
+        cut = len(text) + 1  # no section: the rows go at the end
+    text = text[:cut].rstrip("\n") + "\n" + lines + text[cut:]
+    RESULTS.write_text(text, encoding="utf-8")
 
 
 def new_result(benchmark: str, **fields: object) -> dict:

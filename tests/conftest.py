@@ -43,3 +43,43 @@ def dask_client():
     with Client(cluster) as connected:
         yield connected
     cluster.close()
+
+
+# --- the web workspace's tests: a served project on SQLite and on PostgreSQL -------------------
+
+POSTGRES_URL = os.environ.get("NEUROREVIEW_TEST_POSTGRES_URL")
+
+
+def _empty_postgres() -> str:
+    if not POSTGRES_URL:
+        pytest.skip("no PostgreSQL server: set NEUROREVIEW_TEST_POSTGRES_URL (.ci/run does)")
+    from sqlalchemy import create_engine
+
+    from neuroreview.store import schema, server
+
+    engine = create_engine(POSTGRES_URL)
+    server.metadata.drop_all(engine)
+    schema.metadata.drop_all(engine)
+    engine.dispose()
+    return POSTGRES_URL
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def served(request, tmp_path):
+    """A server with one project ('ketamine') whose store is empty, and no accounts yet."""
+    from neuroreview.pipeline.screening.plan import open_store
+    from neuroreview.store.server import ServerStore
+    from neuroreview.web.app import create_app
+
+    if request.param == "sqlite":
+        server_url, project_url = str(tmp_path / "server.db"), str(tmp_path / "ketamine.db")
+    else:
+        server_url = project_url = _empty_postgres()
+    open_store(project_url, create=True).close()
+    store = ServerStore(server_url)
+    store.add_project("ketamine", "Ketamine fMRI", project_url)
+    app = create_app(store, project_folder=tmp_path if request.param == "sqlite" else None)
+    yield app
+    store.close()
+    if request.param == "postgresql":
+        _empty_postgres()  # the shared test database is left as the store tests expect it

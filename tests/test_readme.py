@@ -44,6 +44,7 @@ def test_every_screen_subcommand_is_documented():
         "prisma",
         "settings",
         "simulate",
+        "undo",
     ]
     section = text[text.index("### `neuroreview screen`") :]
     missing = [name for name in names if f"- **`{name}" not in section]

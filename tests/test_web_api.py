@@ -6,16 +6,12 @@ Each test runs on SQLite and on PostgreSQL (when ``NEUROREVIEW_TEST_POSTGRES_URL
 
 from __future__ import annotations
 
-import os
-
-import pytest
 from fastapi.testclient import TestClient
 
+from conftest import POSTGRES_URL, _empty_postgres  # noqa: F401  (re-exported for other tests)
 from neuroreview.store.server import Role, ServerStore
-from neuroreview.web.app import create_app
 from neuroreview.web.deps import CSRF_HEADER
 
-POSTGRES_URL = os.environ.get("NEUROREVIEW_TEST_POSTGRES_URL")
 PASSWORD = "correct horse battery"
 
 RIS = """\
@@ -41,39 +37,6 @@ AU  - Brown, A.
 PY  - 2022
 ER  -
 """
-
-
-def _empty_postgres() -> str:
-    if not POSTGRES_URL:
-        pytest.skip("no PostgreSQL server: set NEUROREVIEW_TEST_POSTGRES_URL (.ci/run does)")
-    from sqlalchemy import create_engine
-
-    from neuroreview.store import schema, server
-
-    engine = create_engine(POSTGRES_URL)
-    server.metadata.drop_all(engine)
-    schema.metadata.drop_all(engine)
-    engine.dispose()
-    return POSTGRES_URL
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def served(request, tmp_path):
-    """A server with one project ('ketamine') whose store is empty, and no accounts yet."""
-    from neuroreview.pipeline.screening.plan import open_store
-
-    if request.param == "sqlite":
-        server_url, project_url = str(tmp_path / "server.db"), str(tmp_path / "ketamine.db")
-    else:
-        server_url = project_url = _empty_postgres()
-    open_store(project_url, create=True).close()
-    store = ServerStore(server_url)
-    store.add_project("ketamine", "Ketamine fMRI", project_url)
-    app = create_app(store, project_folder=tmp_path if request.param == "sqlite" else None)
-    yield app
-    store.close()
-    if request.param == "postgresql":
-        _empty_postgres()  # the shared test database is left as the store tests expect it
 
 
 class Browser:
@@ -104,6 +67,9 @@ class Browser:
 
     def put(self, url: str, **kwargs):
         return self.client.put(url, headers={CSRF_HEADER: self.csrf}, **kwargs)
+
+    def delete(self, url: str, **kwargs):
+        return self.client.delete(url, headers={CSRF_HEADER: self.csrf}, **kwargs)
 
 
 def team(app) -> tuple[Browser, Browser, Browser, Browser]:

@@ -1,8 +1,8 @@
 """``neuroreview screen ...``: from search results to included studies, in one store.
 
 Each subcommand is one step of the PRISMA 2020 flow: import exports, remove duplicates, read the
-next records, decide, settle conflicts, draw the flow diagram; ``simulate`` measures how much
-reading the active-learning order saves on a labelled set.
+next records, decide (and undo), settle conflicts, draw the flow diagram; ``simulate`` measures
+how much reading the active-learning order saves on a labelled set.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from neuroreview.errors import NeuroreviewError
 from neuroreview.store import DEFAULT_DATABASE
 
 app = typer.Typer(
-    help="Screen search results: import, dedup, next, decide, conflicts, prisma, simulate.",
+    help="Screen search results: import, dedup, next, decide, undo, conflicts, prisma, simulate.",
     no_args_is_help=True,
 )
 
@@ -225,6 +225,25 @@ def decide_command(
     _print(f"{record}: {decided.state.place.value}")
     if decided.study is not None:
         _print(f"study {decided.study.id} added to the store for extraction")
+
+
+@app.command("undo")
+@friendly_errors
+def undo_command(
+    record: Annotated[str, typer.Argument(help="The record's id (as `screen next` shows it).")],
+    reviewer: ReviewerOption,
+    db: DbOption = DEFAULT_DATABASE,
+) -> None:
+    """Withdraw your latest decision on a record (kept in its history as a withdrawal)."""
+    from neuroreview.pipeline.screening import undo_decision
+
+    undone = undo_decision(db, record, reviewer)
+    withdrawn = undone.record.decisions[-1]
+    why = f" ({withdrawn.reason})" if withdrawn.reason else ""
+    _print(
+        f"{record}: {reviewer}'s {withdrawn.verdict.value}{why} at {withdrawn.stage.value} "
+        f"undone; now {undone.state.place.value}"
+    )
 
 
 @app.command("conflicts")

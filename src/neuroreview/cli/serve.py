@@ -62,6 +62,15 @@ def serve(
             "--https-cookies", help="Mark cookies Secure (behind an HTTPS reverse proxy)."
         ),
     ] = False,
+    runs: Annotated[
+        Path | None,
+        typer.Option(
+            "--runs",
+            metavar="DIR",
+            help="Where runs started in the browser write their output, a folder per project "
+            "(default: neuroreview-runs beside the server's store; needed when that is a URL).",
+        ),
+    ] = None,
 ) -> None:
     """Start the web workspace: screen, extract, check and run a review in the browser."""
     import uvicorn
@@ -85,6 +94,11 @@ def serve(
         "projects": [list(p) for p in projects],
         "project_folder": str(Path(folder).resolve().parent) if folder is not None else None,
         "secure_cookies": https_cookies,
+        "runs_folder": str(runs.resolve())
+        if runs is not None
+        else str(Path(folder).resolve().parent / "neuroreview-runs")
+        if folder is not None
+        else None,
     }
     os.environ[CONFIG_VARIABLE] = json.dumps(config)
     shown = "localhost" if host in ("127.0.0.1", "::1") else host

@@ -305,14 +305,25 @@ class Verdict(LabelledEnum):
 
 
 class DecisionRole(LabelledEnum):
-    """A reviewer's own verdict, or the decision that settles reviewers' disagreement."""
+    """A reviewer's own verdict, the decision that settles reviewers' disagreement, or the
+    withdrawal (undo) of a reviewer's own decision.
+
+    Decisions are never deleted, so that every change keeps who made it and when: undoing one
+    appends a ``withdrawal`` that copies the stage, verdict and reason it withdraws.
+    """
 
     REVIEW = "review"
     RESOLUTION = "resolution"
+    WITHDRAWAL = "withdrawal"
 
     @classmethod
     def synonyms(cls) -> dict[str, str]:
-        return {"third": "resolution", "consensus": "resolution", "arbiter": "resolution"}
+        return {
+            "third": "resolution",
+            "consensus": "resolution",
+            "arbiter": "resolution",
+            "undo": "withdrawal",
+        }
 
 
 class Origin(LabelledEnum):

@@ -322,3 +322,49 @@ def study_forests(
             )
         )
     return figures
+
+
+# --- previews in the web workspace --------------------------------------------------------
+
+
+def map_preview_png(z_path: Path, cluster_path: Path | None) -> bytes:
+    """A glass brain of one analysis's z map as PNG bytes, drawn by the same rule as the
+    report's: z inside the FWE-surviving clusters, or, when none survived (or no cluster image
+    exists), the uncorrected z > 3.09 (p < 0.001), said in the title."""
+    import io
+
+    import nibabel
+
+    _agg()
+    from nilearn import plotting
+
+    z_image = nibabel.load(z_path)
+    z = np.asarray(z_image.get_fdata(), dtype=np.float32)
+    clusters = (
+        np.asarray(nibabel.load(cluster_path).dataobj) > 0
+        if cluster_path is not None and cluster_path.is_file()
+        else np.zeros(z.shape, dtype=bool)
+    )
+    if clusters.any():
+        shown, title = np.where(clusters, z, 0.0), "z in FWE-corrected clusters"
+    else:
+        shown, title = np.where(z > Z_P001, z, 0.0), "uncorrected z > 3.09; no FWE cluster"
+    vmax = float(shown.max()) if shown.max() > 0 else Z_P001 + 1
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        figure = _new_figure(9.0, 3.2)
+        plotting.plot_glass_brain(
+            nibabel.Nifti1Image(shown, z_image.affine),
+            figure=figure,
+            display_mode="lzry",
+            colorbar=True,
+            plot_abs=False,
+            threshold=1e-6,
+            vmin=0,
+            vmax=vmax,
+            cmap="YlOrRd",
+            title=title,
+        )
+        figure.savefig(buffer, format="png", dpi=90)
+    return buffer.getvalue()

@@ -1,11 +1,13 @@
 """How far independent reviewers agreed, per stage: Cohen's kappa per pair, Fleiss' kappa overall.
 
 Reviewers' verdicts are compared as go/no-go (``maybe`` goes forward like ``include``), the
-decision that matters for the flow. Cohen's kappa (1960) is computed for each pair of reviewers
-over the records both decided; Fleiss' kappa (1971) over the records that have exactly the
-number of reviewers the plan asks for, which allows a pool of reviewers where each record gets a
-different pair or trio. Kappa is undefined when every verdict is the same (the expected agreement
-is 1); it is then reported as None rather than as a misleading 0 or 1.
+decision that matters for the flow. Only verdicts still in force count: a withdrawn (undone)
+verdict was never the reviewer's final word, so it is left out. Cohen's kappa (1960) is
+computed for each pair of reviewers over the records both decided; Fleiss' kappa (1971) over
+the records that have exactly the number of reviewers the plan asks for, which allows a pool of
+reviewers where each record gets a different pair or trio. Kappa is undefined when every
+verdict is the same (the expected agreement is 1); it is then reported as None rather than as a
+misleading 0 or 1.
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ def fleiss_kappa(counts: Sequence[tuple[int, int]]) -> float | None:
 def stage_agreement(records: Sequence[Record], stage: Stage, raters: int) -> StageAgreement:
     verdicts: list[dict[str, bool]] = []
     for record in records:
-        reviews = latest_reviews(record.decisions, stage)
+        reviews = latest_reviews(record.decisions, stage)  # withdrawn verdicts left out
         if len(reviews) >= 2:
             verdicts.append({d.reviewer: goes_forward(d.verdict) for d in reviews})
     reviewers = sorted({name for item in verdicts for name in item})

@@ -4,8 +4,9 @@ Independent dual screening (PRISMA 2020 item 8; Cochrane Handbook 4.6.4) is only
 no reviewer sees a colleague's verdict before giving their own. So another reviewer's review at
 a stage is shown only once every reviewer that stage needs has decided the record there; until
 then a reviewer sees their own verdicts, the removals at identification and resolutions (which
-settle a record, and come only after all reviews are in). This rule is the one place the web
-app and the CLI take it from.
+settle a record, and come only after all reviews are in). Another reviewer's withdrawal (undo)
+is hidden exactly as their review would be: showing it would tell that they had decided. This
+rule is the one place the web app and the CLI take it from.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from neuroreview.screening.flow import ScreeningPlan, latest_reviews
 def stage_complete(
     decisions: tuple[Decision, ...] | list[Decision], stage: Stage, needed: int
 ) -> bool:
-    """Whether ``needed`` different reviewers have reviewed the record at ``stage``."""
+    """Whether ``needed`` different reviewers have reviewed the record at ``stage`` (reviews
+    still in force: a withdrawn review makes the stage incomplete again)."""
     return len(latest_reviews(decisions, stage)) >= needed
 
 
@@ -28,7 +30,7 @@ def visible_decisions(
     complete: dict[Stage, bool] = {}
     shown = []
     for decision in decisions:
-        if decision.reviewer == viewer or decision.role is not DecisionRole.REVIEW:
+        if decision.reviewer == viewer or decision.role is DecisionRole.RESOLUTION:
             shown.append(decision)
             continue
         if decision.stage is Stage.IDENTIFICATION:

@@ -5,6 +5,8 @@ controlled list of full-text exclusion reasons) are a :class:`ScreeningPlan`. A 
 for one record follows from the decisions alone, so it can be recomputed at any time and never
 drifts from the history:
 
+- a ``withdrawal`` (undo) cancels its reviewer's latest decision at its stage still in force
+  before it, and counts for nothing itself: the record is where it was before that decision;
 - each reviewer's latest ``review`` decision counts, once;
 - fewer reviewers than the plan asks for: the record is still awaiting that stage, and no
   reviewer's verdict is shown to another (blind review);
@@ -93,10 +95,35 @@ class StageOutcome:
         return self.status in (Status.INCLUDE, Status.EXCLUDE)
 
 
-def latest_reviews(decisions: Iterable[Decision], stage: Stage) -> tuple[Decision, ...]:
-    """Each reviewer's latest review at ``stage``, in the order the reviewers first decided."""
-    latest: dict[str, Decision] = {}
+def effective_decisions(decisions: Iterable[Decision]) -> list[Decision]:
+    """The decisions still in force, in the order they were made, without the withdrawals.
+
+    A withdrawal cancels the latest decision of its reviewer at its stage that is still in force
+    before it (a review, a resolution or a removal), so a reviewer's undos unwind their own
+    decisions last first, and a later decision counts again. It copies the verdict and reason
+    it withdraws, and cancels nothing when they differ from that decision's: an undo sent twice
+    at once (two clicks racing) then takes back one decision, not two. Every rule below reads
+    decisions through this, so a withdrawn verdict is counted nowhere (flow, PRISMA counts,
+    agreement, ranking, blinding).
+    """
+    kept: list[Decision] = []
     for decision in decisions:
+        if decision.role is not DecisionRole.WITHDRAWAL:
+            kept.append(decision)
+            continue
+        for i in range(len(kept) - 1, -1, -1):
+            if kept[i].reviewer == decision.reviewer and kept[i].stage is decision.stage:
+                if (kept[i].verdict, kept[i].reason) == (decision.verdict, decision.reason):
+                    del kept[i]
+                break
+    return kept
+
+
+def latest_reviews(decisions: Iterable[Decision], stage: Stage) -> tuple[Decision, ...]:
+    """Each reviewer's latest review at ``stage`` still in force, in the order the reviewers
+    first decided."""
+    latest: dict[str, Decision] = {}
+    for decision in effective_decisions(decisions):
         if decision.stage is stage and decision.role is DecisionRole.REVIEW:
             latest[decision.reviewer] = decision
     return tuple(latest.values())
@@ -107,8 +134,9 @@ def goes_forward(verdict: Verdict) -> bool:
 
 
 def stage_outcome(decisions: Sequence[Decision], stage: Stage, needed: int) -> StageOutcome:
-    reviews = latest_reviews(decisions, stage)
-    resolutions = [d for d in decisions if d.stage is stage and d.role is DecisionRole.RESOLUTION]
+    in_force = effective_decisions(decisions)
+    reviews = latest_reviews(in_force, stage)
+    resolutions = [d for d in in_force if d.stage is stage and d.role is DecisionRole.RESOLUTION]
     if resolutions:
         final = resolutions[-1]
         status = Status.INCLUDE if goes_forward(final.verdict) else Status.EXCLUDE
@@ -157,10 +185,11 @@ class RecordState:
 
 
 def identification_removal(record: Record) -> Decision | None:
-    """The latest identification-stage exclusion (automation or another reason), if any."""
+    """The latest identification-stage exclusion (automation or another reason) still in force,
+    if any: a withdrawn removal puts the record back in the flow."""
     removals = [
         d
-        for d in record.decisions
+        for d in effective_decisions(record.decisions)
         if d.stage is Stage.IDENTIFICATION and d.verdict is Verdict.EXCLUDE
     ]
     return removals[-1] if removals else None
@@ -174,7 +203,7 @@ def record_state(record: Record, plan: ScreeningPlan) -> RecordState:
         automated = (removal.reason or "").strip().lower() == AUTOMATION_REASON
         place = Place.REMOVED_AUTOMATION if automated else Place.REMOVED_OTHER
         return RecordState(record, place, removal.reason)
-    decisions = record.decisions
+    decisions = effective_decisions(record.decisions)
     if not record.origin.other_methods:
         screening = stage_outcome(decisions, Stage.SCREENING, plan.needed(Stage.SCREENING))
         if screening.status is Status.EXCLUDE:

@@ -28,6 +28,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    update,
 )
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
@@ -50,7 +51,7 @@ from neuroreview.model import (
     Study,
     first_repeated,
 )
-from neuroreview.store import schema
+from neuroreview.store import engines, schema
 from neuroreview.store.schema import SCHEMA_VERSION
 
 DEFAULT_DATABASE = "neuroreview.db"
@@ -154,6 +155,10 @@ def _store_name(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+class StoreBusy(NeuroreviewError):
+    """Another writer held the store longer than the busy timeout: worth trying again."""
+
+
 def _database_error(name: str, error: DBAPIError) -> NeuroreviewError:
     """One line naming the store and what the driver said, without the SQL statement.
 
@@ -164,7 +169,7 @@ def _database_error(name: str, error: DBAPIError) -> NeuroreviewError:
     lines = str(error.orig).strip().splitlines()
     reason = lines[0] if lines else type(error.orig).__name__
     if code in ("SQLITE_BUSY", "SQLITE_LOCKED") or reason == "database is locked":
-        return NeuroreviewError(f"{name}: locked by another neuroreview process, try again")
+        return StoreBusy(f"{name}: locked by another neuroreview process, try again")
     if code == "SQLITE_NOTADB":
         return NeuroreviewError(f"{name}: not a neuroreview store")
     if code == "SQLITE_CANTOPEN" and not Path(name).parent.is_dir():
@@ -189,6 +194,22 @@ def _store_errors(method: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+class StaleStudy(NeuroreviewError):
+    """The study changed since the editor read it: the change is refused, not merged."""
+
+    def __init__(self, study_id: str, last: dict[str, Any] | None) -> None:
+        since = (
+            f" (last changed by {last['editor']} at {_as_utc(last['time']):%Y-%m-%d %H:%M} UTC,"
+            f" change {last['pk']})"
+            if last
+            else ""
+        )
+        super().__init__(
+            f"study {study_id!r} has changed since it was read{since}; reload it and redo the edit"
+        )
+        self.study_id = study_id
+
+
 class Repository:
     """Studies and records in a SQL database, read and written as pydantic models.
 
@@ -209,7 +230,7 @@ class Repository:
         self.url = database_url(target)
         try:
             self.name = _store_name(self.url)
-            self.engine = create_engine(self.url, **_engine_options(self.url, busy_timeout))
+            self.engine, self._kept = self._engine(busy_timeout)
         except ImportError as error:
             raise NeuroreviewError(
                 f"cannot open database {self.url!r}: its driver is not installed ({error}); "
@@ -218,16 +239,28 @@ class Repository:
         except (SQLAlchemyError, ValueError) as error:
             raise NeuroreviewError(f"cannot open database {self.url!r}: {error}") from None
         self._check_sqlite_file(create)
-        _enable_sqlite_foreign_keys(self.engine)
         try:
             self._ensure_schema(create)
         except BaseException:
-            self.engine.dispose()
+            self.close()
             raise
+
+    def _engine(self, busy_timeout: float | None) -> tuple[Engine, bool]:
+        """A new engine, or the one a server keeps for this store (``store.engines``)."""
+
+        def make() -> Engine:
+            engine = create_engine(self.url, **_engine_options(self.url, busy_timeout))
+            _enable_sqlite_foreign_keys(engine)
+            return engine
+
+        if busy_timeout is not None:
+            return make(), False
+        return engines.borrow(self.url, make)
 
     # -- lifecycle -------------------------------------------------------------------------
     def close(self) -> None:
-        self.engine.dispose()
+        if not self._kept:
+            self.engine.dispose()
 
     def __enter__(self) -> Repository:
         return self
@@ -335,6 +368,108 @@ class Repository:
             ).rowcount
         if not deleted:
             raise NeuroreviewError(f"no study {study_id!r} in {self.url}")
+
+    @_store_errors
+    def change_study(
+        self,
+        study_id: str,
+        new: Study | None,
+        *,
+        expected: dict[str, Any] | None,
+        editor: str,
+        action: str,
+        summary: str,
+        undoes: int | None = None,
+    ) -> dict[str, Any]:
+        """Make study ``study_id`` equal ``new`` (None: delete it) and record the change, in one
+        transaction, only if the stored study (as JSON; None: absent) still equals
+        ``expected``: two people editing the same study cannot overwrite each other unseen.
+
+        An edited study keeps its row, and so its place in the corpus's order; only its
+        analyses, foci and findings are rewritten. ``undoes`` names the change this one undoes,
+        which must not have been undone already. Returns the change as a row mapping.
+        """
+        s, c = schema.studies, schema.changes
+        with self.engine.begin() as connection:
+            found = connection.execute(
+                select(s.c.pk).where(s.c.study_id == study_id).with_for_update()
+            ).scalar()
+            current = None
+            if found is not None:
+                loaded = _load_studies(connection, StudyFilter(study_ids=(study_id,)))
+                current = loaded[0].model_dump(mode="json")
+            if current != expected:
+                raise StaleStudy(study_id, self._last_editor(connection, study_id))
+            if undoes is not None:
+                target = connection.execute(
+                    select(c.c.undone_by).where(c.c.pk == undoes).with_for_update()
+                ).one_or_none()
+                if target is None:
+                    raise NeuroreviewError(f"no change {undoes} in {self.name}")
+                if target.undone_by is not None:
+                    raise NeuroreviewError(
+                        f"change {undoes} was undone already (by change {target.undone_by})"
+                    )
+            if new is None:
+                connection.execute(delete(s).where(s.c.pk == found))
+            elif found is None:
+                _insert_studies(connection, [new])
+            else:
+                connection.execute(update(s).where(s.c.pk == found).values(**_study_row(new)))
+                connection.execute(
+                    delete(schema.analyses).where(schema.analyses.c.study_pk == found)
+                )
+                connection.execute(
+                    delete(schema.region_findings).where(schema.region_findings.c.study_pk == found)
+                )
+                _insert_contents(connection, [found], [new])
+            row = {
+                "time": datetime.now(UTC),
+                "editor": editor,
+                "entity": "study",
+                "entity_id": study_id,
+                "action": action,
+                "summary": summary,
+                "before": current,
+                "after": new.model_dump(mode="json") if new is not None else None,
+                "undoes": undoes,
+                "undone_by": None,
+            }
+            pk = connection.execute(insert(c).returning(c.c.pk), row).scalar_one()
+            if undoes is not None:
+                connection.execute(update(c).where(c.c.pk == undoes).values(undone_by=pk))
+        return {"pk": pk, **row}
+
+    @staticmethod
+    def _last_editor(connection, study_id: str) -> dict[str, Any] | None:
+        c = schema.changes
+        row = connection.execute(
+            select(c).where(c.c.entity_id == study_id).order_by(c.c.pk.desc()).limit(1)
+        ).first()
+        return dict(row._mapping) if row is not None else None
+
+    @_store_errors
+    def study_changes(
+        self, entity_id: str | None = None, *, offset: int = 0, limit: int = 100
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Recorded changes, newest first, and how many match."""
+        c = schema.changes
+        where = [c.c.entity_id == entity_id] if entity_id is not None else []
+        with self.engine.connect() as connection:
+            total = connection.execute(select(func.count()).select_from(c).where(*where)).scalar()
+            rows = connection.execute(
+                select(c).where(*where).order_by(c.c.pk.desc()).offset(offset).limit(limit)
+            ).all()
+        return [dict(r._mapping) for r in rows], int(total or 0)
+
+    @_store_errors
+    def get_change(self, change_id: int) -> dict[str, Any]:
+        c = schema.changes
+        with self.engine.connect() as connection:
+            row = connection.execute(select(c).where(c.c.pk == change_id)).first()
+        if row is None:
+            raise NeuroreviewError(f"no change {change_id} in {self.name}")
+        return dict(row._mapping)
 
     @_store_errors
     def add_records(self, records: Sequence[Record], *, source: str | None = None) -> int:
@@ -659,12 +794,156 @@ class Repository:
             out.append(Record(id=r.record_id, decisions=by_record[r.pk], **fields))
         return out
 
+    def get_record(self, record_id: str) -> Record:
+        """One record and its decisions, read without touching the others' rows (deciding on
+        one record must not cost a read of the whole search)."""
+        found = self.records_by_id([record_id])
+        if record_id not in found:
+            raise NeuroreviewError(f"no record {record_id!r} in {self.name}")
+        return found[record_id]
+
+    @_store_errors
+    def records_by_id(self, ids: Sequence[str]) -> dict[str, Record]:
+        """The records ``ids`` name, with their decisions in order, by id; ids not in the store
+        are left out (the caller says which one is missing, in its own words)."""
+        r, d = schema.records, schema.decisions
+        rows: list[Any] = []
+        decision_rows: list[Any] = []
+        with self.engine.connect() as connection:
+            for chunk in _chunks(list(dict.fromkeys(ids))):
+                found = connection.execute(select(r).where(r.c.record_id.in_(chunk))).all()
+                rows.extend(found)
+                pks = [row.pk for row in found]
+                if pks:
+                    decision_rows.extend(
+                        connection.execute(
+                            select(d).where(d.c.record_pk.in_(pks)).order_by(d.c.position, d.c.pk)
+                        ).all()
+                    )
+        by_record: dict[int, list[Decision]] = defaultdict(list)
+        for row in decision_rows:
+            by_record[row.record_pk].append(_decision_from_row(row))
+        return {row.record_id: _record_from_row(row, by_record[row.pk]) for row in rows}
+
+    @_store_errors
+    def record_study(self, record_id: str) -> str | None:
+        """The id of the study made from this record, or None while it has none."""
+        s = schema.studies
+        with self.engine.connect() as connection:
+            return connection.execute(
+                select(s.c.study_id)
+                .where(s.c.record_id == record_id)
+                .order_by(s.c.pk.desc())
+                .limit(1)
+            ).scalar()
+
+    @_store_errors
+    def studies_of_records(self, ids: Sequence[str]) -> dict[str, str]:
+        """Record -> the id of the study made from it, for the records ``ids`` name only."""
+        s = schema.studies
+        out: dict[str, str] = {}
+        with self.engine.connect() as connection:
+            for chunk in _chunks(list(dict.fromkeys(ids))):
+                rows = connection.execute(
+                    select(s.c.record_id, s.c.study_id)
+                    .where(s.c.record_id.in_(chunk))
+                    .order_by(s.c.pk)
+                ).all()
+                out.update({row.record_id: row.study_id for row in rows})
+        return out
+
+    # -- dual extraction --------------------------------------------------------------------
+    @_store_errors
+    def save_extraction(
+        self, study_id: str, reviewer: str, data: dict[str, Any], submitted: bool
+    ) -> StoredExtraction:
+        """Write ``reviewer``'s own extraction of a study (``data``: the Study as JSON), made on
+        its first save and submitted when ``submitted``, in one transaction.
+
+        A submitted extraction is refused (:class:`ExtractionConflict`) until reopened, so the
+        extraction a colleague compared against is the one that stays stored.
+        """
+        e = schema.extractions
+        now = datetime.now(UTC)
+        values = {"data": data, "saved": now, "submitted": now if submitted else None}
+        with self.engine.begin() as connection:
+            if not _existing_ids(connection, schema.studies.c.study_id, [study_id]):
+                raise NeuroreviewError(f"no study {study_id!r} in {self.name}")
+            row = connection.execute(
+                select(e.c.pk, e.c.submitted)
+                .where(e.c.study_id == study_id, e.c.reviewer == reviewer)
+                .with_for_update()
+            ).first()
+            if row is None:
+                connection.execute(insert(e).values(study_id=study_id, reviewer=reviewer, **values))
+            elif row.submitted is not None:
+                raise ExtractionConflict(
+                    f"{reviewer}'s extraction of study {study_id!r} is submitted; "
+                    "reopen it to edit it"
+                )
+            else:
+                connection.execute(update(e).where(e.c.pk == row.pk).values(**values))
+        return StoredExtraction(study_id, reviewer, data, now, values["submitted"])
+
+    @_store_errors
+    def extractions(self, study_id: str) -> list[StoredExtraction]:
+        """Every reviewer's extraction of a study, drafts included, by reviewer name."""
+        e = schema.extractions
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(e).where(e.c.study_id == study_id).order_by(e.c.reviewer)
+            ).all()
+        return [_extraction(row) for row in rows]
+
+    @_store_errors
+    def reopen_extraction(self, study_id: str, reviewer: str) -> StoredExtraction:
+        """Make a submitted extraction a draft again, so its reviewer can correct it."""
+        e = schema.extractions
+        with self.engine.begin() as connection:
+            row = connection.execute(
+                select(e)
+                .where(e.c.study_id == study_id, e.c.reviewer == reviewer)
+                .with_for_update()
+            ).first()
+            if row is None:
+                raise ExtractionConflict(f"{reviewer} has no extraction of study {study_id!r}")
+            if row.submitted is None:
+                raise ExtractionConflict(
+                    f"{reviewer}'s extraction of study {study_id!r} is not submitted; "
+                    "there is nothing to reopen"
+                )
+            connection.execute(update(e).where(e.c.pk == row.pk).values(submitted=None))
+        return StoredExtraction(study_id, reviewer, row.data, _as_utc(row.saved), None)
+
+    @_store_errors
+    def delete_extractions(self, study_id: str) -> int:
+        """Remove every extraction of a study; return how many there were."""
+        e = schema.extractions
+        with self.engine.begin() as connection:
+            return connection.execute(delete(e).where(e.c.study_id == study_id)).rowcount
+
 
 # -- helpers ----------------------------------------------------------------------------------
 
 
 def _decision_row(decision: Decision) -> dict[str, Any]:
     return {**decision.model_dump(mode="json"), "time": decision.time}
+
+
+def _decision_from_row(row) -> Decision:
+    return Decision(
+        stage=row.stage,
+        verdict=row.verdict,
+        reason=row.reason,
+        reviewer=row.reviewer,
+        role=row.role,
+        time=_as_utc(row.time),
+    )
+
+
+def _record_from_row(row, decisions: list[Decision]) -> Record:
+    fields = {c: getattr(row, c) for c in Record.model_fields if c not in {"id", "decisions"}}
+    return Record(id=row.record_id, decisions=decisions, **fields)
 
 
 def _merge(row) -> Merge:
@@ -741,6 +1020,11 @@ def _insert_returning_pks(connection, table, rows: list[dict[str, Any]]) -> list
 
 def _insert_studies(connection, studies: Sequence[Study]) -> None:
     study_pks = _insert_returning_pks(connection, schema.studies, [_study_row(s) for s in studies])
+    _insert_contents(connection, study_pks, studies)
+
+
+def _insert_contents(connection, study_pks: Sequence[int], studies: Sequence[Study]) -> None:
+    """The analyses, foci and region findings of studies whose rows exist already."""
     analysis_rows: list[dict[str, Any]] = []
     owners: list[Analysis] = []
     finding_rows: list[dict[str, Any]] = []
@@ -906,3 +1190,33 @@ def _load_studies(connection, study_filter: StudyFilter | None) -> list[Study]:
             )
         )
     return studies_out
+
+
+# -- dual extraction ------------------------------------------------------------------------
+
+
+class ExtractionConflict(NeuroreviewError):
+    """An extraction in the wrong state for the request: submitted (reopen it to edit it), not
+    submitted (nothing to reopen) or missing."""
+
+
+@dataclass(frozen=True)
+class StoredExtraction:
+    """One reviewer's extraction of a study: the Study as JSON, when it was last saved and
+    when it was submitted (None: a draft)."""
+
+    study_id: str
+    reviewer: str
+    data: dict[str, Any]
+    saved: datetime
+    submitted: datetime | None
+
+
+def _extraction(row) -> StoredExtraction:
+    return StoredExtraction(
+        study_id=row.study_id,
+        reviewer=row.reviewer,
+        data=row.data,
+        saved=_as_utc(row.saved),
+        submitted=_as_utc(row.submitted) if row.submitted is not None else None,
+    )

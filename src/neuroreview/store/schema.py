@@ -23,7 +23,7 @@ from sqlalchemy import (
 
 #: Bumped whenever a table changes; a store written by another version is upgraded when an
 #: upgrade is listed in :data:`UPGRADES`, otherwise refused, never misread.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: Columns each version added, as (table, column DDL). Version 2: what kind of result an
 #: analysis or finding is, its measure and subject group, and the authors' label of a peak.
@@ -48,6 +48,10 @@ UPGRADES: dict[int, tuple[tuple[str, str], ...]] = {
         ("decisions", "role VARCHAR(16) NOT NULL DEFAULT 'review'"),
         ("studies", "record_id VARCHAR(255)"),
     ),
+    # Version 4: the web workspace's audit trail of study edits (``changes``) and each
+    # reviewer's own extraction of a study for dual extraction (``extractions``): new tables
+    # only, created by the upgrade.
+    4: (),
 }
 
 metadata = MetaData()
@@ -241,4 +245,37 @@ screening_settings = Table(
     metadata,
     Column("key", String(64), primary_key=True),
     Column("value", JSON, nullable=False),
+)
+
+# Every edit of a study, whoever made it and from wherever: the study as it was and as it
+# became (JSON of the model; None for a creation or a deletion), so any change can be shown
+# and undone. Rows are only ever added; an undo is a change of its own that names what it undid.
+changes = Table(
+    "changes",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("time", DateTime(timezone=True), nullable=False),
+    Column("editor", String(255), nullable=False),
+    Column("entity", String(32), nullable=False),
+    Column("entity_id", String(255), nullable=False, index=True),
+    Column("action", String(16), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("before", JSON),
+    Column("after", JSON),
+    Column("undoes", Integer),
+    Column("undone_by", Integer),
+)
+
+# Dual extraction: each reviewer's own extraction of a study, kept apart from the study until
+# an owner adopts one (or a merge of both) as the study.
+extractions = Table(
+    "extractions",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("study_id", String(255), nullable=False, index=True),
+    Column("reviewer", String(255), nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("saved", DateTime(timezone=True), nullable=False),
+    Column("submitted", DateTime(timezone=True)),
+    UniqueConstraint("study_id", "reviewer"),
 )

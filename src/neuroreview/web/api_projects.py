@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from neuroreview.errors import NeuroreviewError
+from neuroreview.store import engines
 from neuroreview.store.server import Role, ServerStore
 from neuroreview.web.deps import CurrentSession, Member, Owner, Server, Viewer
 
@@ -70,6 +71,7 @@ def new_project(
     except NeuroreviewError as error:
         raise HTTPException(409, str(error)) from None
     store.set_role(project, found.user, Role.OWNER)
+    engines.keep([project.url])
     return ProjectOut(slug=project.slug, title=project.title, role=Role.OWNER.value)
 
 
@@ -106,3 +108,36 @@ def _keep_an_owner(store: ServerStore, member: Member, username: str, role: Role
     owners = [u.username for u, r in store.members(member.project) if r is Role.OWNER]
     if owners == [username] and role is not Role.OWNER:
         raise HTTPException(409, "a project keeps at least one owner")
+
+
+class PlanIn(BaseModel):
+    reviewers: dict[str, int] = Field(
+        default_factory=dict,
+        description="reviewers each stage needs, e.g. {'screening': 2} for dual screening",
+    )
+    reasons: list[str] | None = Field(
+        default=None, max_length=50, description="the full-text exclusion reasons, in order"
+    )
+
+
+class PlanOut(BaseModel):
+    reviewers: dict[str, int]
+    reasons: list[str]
+
+
+@router.put("/{slug}/screening-plan", response_model=PlanOut)
+def set_plan(body: PlanIn, member: Owner) -> PlanOut:
+    """How many reviewers each stage needs (2: blind dual review) and the exclusion reasons."""
+    from neuroreview.pipeline.screening import configure
+
+    bad = {stage: n for stage, n in body.reviewers.items() if not 1 <= n <= 20}
+    if bad:
+        stage, n = next(iter(bad.items()))
+        raise HTTPException(422, f"reviewers at {stage}: {n} is not between 1 and 20")
+    try:
+        plan = configure(member.project.url, body.reviewers, body.reasons)
+    except NeuroreviewError as error:
+        raise HTTPException(400, str(error)) from None
+    return PlanOut(
+        reviewers={s.value: n for s, n in plan.reviewers.items()}, reasons=list(plan.reasons)
+    )

@@ -1,6 +1,6 @@
 """Screening over the web: the dashboard's counts, records as you may see them, what to read
-next, verdicts, conflicts, and importing a search export. Every rule (stages, blinding,
-reasons, ranking) is the pipeline's; this module only moves requests and answers."""
+next, verdicts and their undo, conflicts, and importing a search export. Every rule (stages,
+blinding, reasons, ranking) is the pipeline's; this module only moves requests and answers."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from neuroreview.errors import NeuroreviewError
 from neuroreview.pipeline import screening as pipeline
 from neuroreview.pipeline.screening.views import Place, RecordView, record_view, record_views
+from neuroreview.store import StoreBusy
 from neuroreview.web.deps import Reviewer, Viewer
 
 router = APIRouter(prefix="/api/projects/{slug}", tags=["screening"])
@@ -26,7 +27,9 @@ class DecisionOut(BaseModel):
     verdict: str
     reason: str | None
     reviewer: str
-    role: str
+    role: str = Field(
+        description="review, resolution, or withdrawal (an undo: it copies what it withdraws)"
+    )
     time: str
 
 
@@ -119,6 +122,8 @@ def _record(view: RecordView) -> RecordOut:
 
 
 def _fail(error: NeuroreviewError) -> HTTPException:
+    if isinstance(error, StoreBusy):  # another writer held the store: nothing was written
+        return HTTPException(503, str(error), headers={"Retry-After": "1"})
     return HTTPException(400, str(error))
 
 
@@ -127,7 +132,17 @@ def dashboard(member: Viewer) -> dict[str, Any]:
     """The PRISMA 2020 counts of every box, and what is left to do at each stage."""
     report = pipeline.screening_report(member.project.url)
     if report is None:
-        return {"records": 0, "prisma": None, "waiting": {}, "conflicts": 0}
+        from neuroreview.pipeline.screening.plan import screening_plan
+
+        plan = screening_plan(member.project.url)
+        return {
+            "records": 0,
+            "prisma": None,
+            "waiting": {},
+            "conflicts": 0,
+            "reviewers": {s.value: n for s, n in plan.reviewers.items()},
+            "reasons": list(plan.reasons),
+        }
     waiting: dict[str, int] = {}
     for state in report.states:
         if state.next_stage is not None:
@@ -209,6 +224,18 @@ def decide(record_id: str, body: DecisionIn, member: Reviewer) -> DecidedOut:
         raise _fail(error) from None
     view = record_view(member.project.url, record_id, member.username)
     return DecidedOut(record=_record(view), study_id=done.study.id if done.study else None)
+
+
+@router.post("/records/{record_id}/undo", status_code=201, response_model=DecidedOut)
+def undo(record_id: str, member: Reviewer) -> DecidedOut:
+    """Withdraw your latest decision on this record (kept in its history as a withdrawal);
+    refused once someone else has decided after it or the record has become a study."""
+    try:
+        pipeline.undo_decision(member.project.url, record_id, member.username)
+    except NeuroreviewError as error:
+        raise _fail(error) from None
+    view = record_view(member.project.url, record_id, member.username)
+    return DecidedOut(record=_record(view), study_id=None)
 
 
 @router.get("/conflicts", response_model=list[RecordOut])

@@ -28,7 +28,7 @@ def _session(request: Request) -> Session | None:
     return request.app.state.server.session(token) if token else None
 
 
-def _page(name: str, found: Session | None, **values) -> HTMLResponse:
+def page(name: str, found: Session | None, **values) -> HTMLResponse:
     html = TEMPLATES.get_template(name).render(
         username=found.user.username if found else None,
         csrf=found.csrf if found else None,
@@ -37,13 +37,38 @@ def _page(name: str, found: Session | None, **values) -> HTMLResponse:
     return HTMLResponse(html)
 
 
+_page = page  # the name the other page modules imported first
+
+#: Headings of the error page, by status.
+ERROR_TITLES = {401: "Sign in first", 403: "Not allowed", 404: "Not found"}
+
+
+def error_response(request: Request, status: int, message: str) -> HTMLResponse:
+    """An HTML page saying what went wrong, with the status code the API would give."""
+    response = page(
+        "error.html.j2",
+        _session(request),
+        status=status,
+        heading=ERROR_TITLES.get(status, "Something is wrong"),
+        message=message,
+    )
+    response.status_code = status
+    return response
+
+
 def _sign_in_first() -> RedirectResponse:
     return RedirectResponse("/sign-in", status_code=303)
 
 
+def signed_in_or_redirect(request: Request) -> Session | Response:
+    """The page's session, or the redirect that sends a browser without one to sign in."""
+    found = _session(request)
+    return found if found is not None else _sign_in_first()
+
+
 @router.get("/sign-in")
 def sign_in_page(request: Request) -> Response:
-    return _page("sign_in.html.j2", None)
+    return page("sign_in.html.j2", None)
 
 
 @router.get("/")
@@ -52,7 +77,7 @@ def projects_page(request: Request) -> Response:
     if found is None:
         return _sign_in_first()
     memberships = request.app.state.server.memberships(found.user)
-    return _page("projects.html.j2", found, projects=memberships)
+    return page("projects.html.j2", found, projects=memberships)
 
 
 @router.get("/p/{slug}")
@@ -62,7 +87,15 @@ def dashboard_page(request: Request, slug: str) -> Response:
         return _sign_in_first()
     member = member_of(request, slug, found, Role.VIEWER)
     board = api_screening.dashboard(member)
-    return _page("dashboard.html.j2", found, project=member.project, role=member.role, board=board)
+    members = request.app.state.server.members(member.project)
+    return page(
+        "dashboard.html.j2",
+        found,
+        project=member.project,
+        role=member.role,
+        board=board,
+        members=[(user.username, role.value) for user, role in members],
+    )
 
 
 @router.get("/p/{slug}/screen")
@@ -74,7 +107,7 @@ def screening_page(request: Request, slug: str, stage: str = "screening") -> Res
     board = api_screening.dashboard(member)
     if stage not in ("screening", "retrieval", "eligibility"):
         raise HTTPException(404, f"no stage {stage!r}")
-    return _page(
+    return page(
         "screen.html.j2",
         found,
         project=member.project,

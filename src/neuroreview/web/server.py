@@ -30,6 +30,7 @@ class ServeConfig:
     projects: list[tuple[str, str, str]] = field(default_factory=list)  # slug, title, store
     project_folder: str | None = None
     secure_cookies: bool = False
+    runs_folder: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(
@@ -38,6 +39,7 @@ class ServeConfig:
                 "projects": [list(p) for p in self.projects],
                 "project_folder": self.project_folder,
                 "secure_cookies": self.secure_cookies,
+                "runs_folder": self.runs_folder,
             }
         )
 
@@ -61,7 +63,10 @@ def build(config: ServeConfig) -> FastAPI:
                 "(--db NAME=STORE)"
             )
     folder = Path(config.project_folder) if config.project_folder else None
-    return create_app(store, project_folder=folder, secure_cookies=config.secure_cookies)
+    runs = Path(config.runs_folder) if config.runs_folder else None
+    return create_app(
+        store, project_folder=folder, secure_cookies=config.secure_cookies, runs_folder=runs
+    )
 
 
 def app_from_environment() -> FastAPI:

@@ -20,6 +20,7 @@ from neuroreview.pipeline.screening.decisions import (
     decide,
     next_records,
     study_from_record,
+    undo_decision,
 )
 from neuroreview.pipeline.screening.duplicates import (
     DedupSummary,
@@ -56,6 +57,7 @@ __all__ = [
     "simulate_file",
     "study_from_record",
     "studies_table",
+    "undo_decision",
     "undo_merge",
     "write_prisma",
     "write_screening",

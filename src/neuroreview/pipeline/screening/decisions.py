@@ -1,4 +1,9 @@
-"""Reviewers' queues and verdicts; an included record becomes a study."""
+"""Reviewers' queues and verdicts, and their undo; an included record becomes a study.
+
+Deciding and undoing read only the record concerned (one record and its decisions), never the
+whole search: many reviewers decide at once, and each decision must stay fast however large the
+search is. Only the queue (:func:`next_records`) reads every record, since it ranks them.
+"""
 
 from __future__ import annotations
 
@@ -17,9 +22,12 @@ from neuroreview.model import (
     Verdict,
 )
 from neuroreview.pipeline.screening.plan import open_store, parse_choice, plan_of, states_of
+from neuroreview.screening.blinding import visible_decisions
 from neuroreview.screening.flow import (
     Place,
     RecordState,
+    ScreeningPlan,
+    effective_decisions,
     latest_reviews,
     record_state,
 )
@@ -119,7 +127,8 @@ def _visible_labels(pool: Sequence[RecordState], reviewer: str) -> list[tuple[in
     for i, state in enumerate(pool):
         if state.place in (Place.REMOVED_AUTOMATION, Place.REMOVED_OTHER):
             continue
-        decisions = [d for d in state.record.decisions if d.stage is Stage.SCREENING]
+        in_force = effective_decisions(state.record.decisions)  # withdrawn verdicts teach nothing
+        decisions = [d for d in in_force if d.stage is Stage.SCREENING]
         if state.place is Place.AWAITING_SCREENING:
             own = [d for d in decisions if d.reviewer == reviewer and d.role is DecisionRole.REVIEW]
             if own:
@@ -155,10 +164,7 @@ def decide(
     """
     with open_store(db) as repository:
         plan = plan_of(repository)
-        records = {r.id: r for r in repository.list_records()}
-        if record_id not in records:
-            raise NeuroreviewError(f"no record {record_id!r} in {repository.name}")
-        record = records[record_id]
+        record = repository.get_record(record_id)
         state = record_state(record, plan)
         chosen = _stage_to_decide(state, stage, resolve)
         the_verdict = parse_choice(Verdict, verdict, "verdict")
@@ -193,7 +199,7 @@ def decide(
         updated = record.model_copy(update={"decisions": [*record.decisions, decision]})
         after = record_state(updated, plan)
         study = None
-        if after.place is Place.INCLUDED and record_id not in repository.record_studies():
+        if after.place is Place.INCLUDED and repository.record_study(record_id) is None:
             study = study_from_record(updated, repository.study_ids())
         repository.add_decision(record_id, decision, study=study)
     return Decided(updated, after, study)
@@ -245,13 +251,76 @@ def _removal_stage(state: RecordState) -> Stage:
     """Removing a record before screening (PRISMA: by automation tools, or for other reasons)
     is only possible while nobody has screened it."""
     record = state.record
-    screened = [d for d in record.decisions if d.stage is not Stage.IDENTIFICATION]
+    in_force = effective_decisions(record.decisions)
+    screened = [d for d in in_force if d.stage is not Stage.IDENTIFICATION]
     if screened or state.next_stage is None:
         raise NeuroreviewError(
             f"record {record.id} has been screened already ({state.place.value}); only "
             "unscreened records can be removed before screening"
         )
     return Stage.IDENTIFICATION
+
+
+def undo_decision(db: str, record_id: str, reviewer: str) -> Decided:
+    """Withdraw ``reviewer``'s latest decision on a record that is still in force (a review, a
+    resolution or a removal before screening): the record goes back to where it was before it.
+
+    Nothing is deleted: a ``withdrawal`` decision is appended, copying the stage, verdict and
+    reason it withdraws, so the history keeps who decided what, when, and who undid it. Only
+    the last decision on the record can be undone (nobody else may have decided after it,
+    since they decided on what they saw), and never once the record has become a study: the
+    study may hold extracted data by then, so it is edited or deleted as a study instead.
+    """
+    with open_store(db) as repository:
+        plan = plan_of(repository)
+        record = repository.get_record(record_id)
+        in_force = effective_decisions(record.decisions)
+        own = [i for i, d in enumerate(in_force) if d.reviewer == reviewer]
+        if not own:
+            raise NeuroreviewError(f"record {record_id}: {reviewer} has no decision on it to undo")
+        study = repository.record_study(record_id)
+        if study is not None:
+            raise NeuroreviewError(
+                f"record {record_id} has become study {study}; its decisions can no longer be "
+                "undone: edit or delete the study instead"
+            )
+        target = in_force[own[-1]]
+        since = in_force[own[-1] + 1 :]  # all by others: the reviewer's own last is target
+        if since:
+            who = _who_decided(record.decisions, since, plan, reviewer)
+            raise NeuroreviewError(
+                f"record {record_id}: {who} decided on it after {reviewer}'s "
+                f"{_described(target)}; only a decision nobody has decided after can be undone"
+            )
+        withdrawal = Decision(
+            stage=target.stage,
+            verdict=target.verdict,
+            reason=target.reason,
+            reviewer=reviewer,
+            role=DecisionRole.WITHDRAWAL,
+        )
+        updated = record.model_copy(update={"decisions": [*record.decisions, withdrawal]})
+        after = record_state(updated, plan)
+        repository.add_decision(record_id, withdrawal)
+    return Decided(updated, after, None)
+
+
+def _described(decision: Decision) -> str:
+    """'exclude (wrong drug) at eligibility', as an error names the decision it is about."""
+    why = f" ({decision.reason})" if decision.reason else ""
+    return f"{decision.verdict.value}{why} at {decision.stage.value}"
+
+
+def _who_decided(
+    decisions: Sequence[Decision], since: Sequence[Decision], plan: ScreeningPlan, reviewer: str
+) -> str:
+    """Who decided after the reviewer, naming only those the reviewer may see: a colleague's
+    review still blind is 'another reviewer', never their name (nor their verdict)."""
+    visible = {id(d) for d in visible_decisions(list(decisions), plan, reviewer)}
+    names = list(dict.fromkeys(d.reviewer for d in since if id(d) in visible))
+    if any(id(d) not in visible for d in since):
+        names.append("another reviewer (blind until every review of that stage is in)")
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def study_from_record(record: Record, taken: Sequence[str]) -> Study:

@@ -77,3 +77,9 @@ def configure(
 def states_of(repository) -> tuple[list[RecordState], ScreeningPlan]:
     plan = plan_of(repository)
     return record_states(repository.list_records(), plan), plan
+
+
+def screening_plan(db: str) -> ScreeningPlan:
+    """The store's screening rules (the defaults until someone sets them)."""
+    with open_store(db) as repository:
+        return plan_of(repository)

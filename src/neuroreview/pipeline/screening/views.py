@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from neuroreview.errors import NeuroreviewError
 from neuroreview.model import Decision, Record
-from neuroreview.pipeline.screening.plan import open_store, states_of
+from neuroreview.pipeline.screening.plan import open_store, plan_of, states_of
 from neuroreview.screening.blinding import visible_decisions
-from neuroreview.screening.flow import Place, RecordState, ScreeningPlan
+from neuroreview.screening.flow import Place, RecordState, ScreeningPlan, record_state
 
 __all__ = ["Place", "RecordView", "record_view", "record_views"]
 
@@ -55,19 +55,24 @@ def record_views(
     limit: int = 50,
 ) -> tuple[list[RecordView], int]:
     """One page of the store's records (those in ``place``, or those ``ids`` name, in that
-    order) as ``viewer`` may see them, and how many match; the store is read once."""
+    order) as ``viewer`` may see them, and how many match; the store is read once.
+
+    With ``ids`` only those records are read (the page shown after each decision must not
+    cost a read of the whole search); ``place`` needs every record's state.
+    """
     with open_store(db) as repository:
-        states, plan = states_of(repository)
-        studies = repository.record_studies()
-    if ids is not None:
-        by_id = {s.record.id: s for s in states}
-        missing = [i for i in ids if i not in by_id]
-        if missing:
-            raise NeuroreviewError(f"no record {missing[0]!r}")
-        chosen = [by_id[i] for i in ids]
-    else:
-        chosen = [s for s in states if place is None or s.place is place]
-    page = chosen[offset : offset + limit]
+        if ids is not None:
+            plan = plan_of(repository)
+            found = repository.records_by_id(ids)
+            missing = [i for i in ids if i not in found]
+            if missing:
+                raise NeuroreviewError(f"no record {missing[0]!r}")
+            chosen = [record_state(found[i], plan) for i in ids]
+        else:
+            states, plan = states_of(repository)
+            chosen = [s for s in states if place is None or s.place is place]
+        page = chosen[offset : offset + limit]
+        studies = repository.studies_of_records([s.record.id for s in page])
     return [_view(s, plan, viewer, studies.get(s.record.id)) for s in page], len(chosen)
 
 

@@ -94,9 +94,16 @@ function wireScreening() {
   const reasons = JSON.parse(screen.dataset.reasons || "[]");
   let current = null;
   let busy = false;
+  // Records decided on this page, latest last: what `u` undoes, one at a time.
+  const decidedHere = [];
 
   async function load() {
     const queue = await api("GET", `/api/projects/${project}/queue?stage=${stage}&limit=1`);
+    showProgress(queue);
+    show(queue.records[0] || null);
+  }
+
+  function showProgress(queue) {
     const progress = [`${queue.decided_by_you} decided by you`, `${queue.remaining} left`];
     if (queue.estimated_recall !== null) {
       progress.push(`estimated recall ${(100 * queue.estimated_recall).toFixed(0)}%`);
@@ -105,7 +112,10 @@ function wireScreening() {
       progress.push(`${queue.since_last_include} since the last include`);
     }
     screen.querySelector(".progress").textContent = progress.join(" · ");
-    current = queue.records[0] || null;
+  }
+
+  function show(shown) {
+    current = shown;
     const record = screen.querySelector(".record");
     if (!current) {
       record.querySelector(".title").textContent = "Nothing left for you at this stage.";
@@ -135,6 +145,7 @@ function wireScreening() {
     try {
       const decided = current.id;
       await api("POST", `/api/projects/${project}/records/${decided}/decisions`, body);
+      decidedHere.push(decided);
       await load();
       // Said once the next record is shown: the page is ready for the next key.
       say(screen, `${decided}: ${verdict}`);
@@ -145,9 +156,36 @@ function wireScreening() {
     }
   }
 
+  async function undo() {
+    if (busy) return;
+    if (decidedHere.length === 0) {
+      say(screen, "nothing decided on this page to undo", true);
+      return;
+    }
+    busy = true;
+    // Taken off the stack even when refused: a refusal (someone decided since, or it became a
+    // study) stands, and the next `u` goes on to the decision before it.
+    const undone = decidedHere.pop();
+    try {
+      const answer = await api("POST", `/api/projects/${project}/records/${undone}/undo`);
+      show(answer.record); // the undone record again, to be decided anew
+      showProgress(await api("GET", `/api/projects/${project}/queue?stage=${stage}&limit=1`));
+      say(screen, `${undone}: undone`);
+    } catch (error) {
+      say(screen, error.message, true);
+    } finally {
+      busy = false;
+    }
+  }
+
   const keys = { i: "include", e: "exclude", m: "maybe" };
   document.addEventListener("keydown", (event) => {
     if (event.target.closest("input, textarea, select") || event.ctrlKey || event.metaKey) return;
+    if (event.key === "u") {
+      event.preventDefault();
+      undo();
+      return;
+    }
     const verdict = keys[event.key];
     if (verdict && (verdict !== "maybe" || stage === "screening")) {
       event.preventDefault();
@@ -157,6 +195,8 @@ function wireScreening() {
   for (const button of screen.querySelectorAll("[data-verdict]")) {
     button.addEventListener("click", () => decide(button.dataset.verdict));
   }
+  const undoButton = screen.querySelector('[data-action="undo"]');
+  if (undoButton) undoButton.addEventListener("click", () => undo());
   load().catch((error) => say(screen, error.message, true));
 }
 
