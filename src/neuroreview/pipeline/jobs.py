@@ -134,32 +134,16 @@ class JsonLinesReporter:
 
 def run_job(spec: JobSpec, db: str, out: Path, reporter: JsonLinesReporter) -> None:
     """Run ``spec`` on store ``db`` into the new folder ``out``."""
-    if spec.kind == "review":
-        from neuroreview.pipeline.config import ReviewConfig
-        from neuroreview.pipeline.review import run_review
+    from neuroreview.pipeline.analysis import AnalysisRequest, run_analysis
+    from neuroreview.pipeline.config import ReviewConfig, meta_analysis_settings
+    from neuroreview.pipeline.review import run_review
 
-        config = ReviewConfig(db=db, out=out, iterations=spec.iterations, seed=spec.seed, jobs=1)
+    config = ReviewConfig(db=db, out=out, iterations=spec.iterations, seed=spec.seed, jobs=1)
+    if spec.kind == "review":
         run_review(config, reporter)
         return
-    from neuroreview.pipeline.analysis import AnalysisRequest, run_analysis
-    from neuroreview.pipeline.settings import Settings
-
-    settings = Settings(
-        method=spec.method,
-        null_mask="brain",
-        fwhm=None,
-        sample_size=None,
-        radius=None,
-        voxel_exact=False,
-        subvoxel=False,
-        fwe=True,
-        iterations=spec.iterations,
-        seed=spec.seed,
-        jobs=1,
-        early_stop=None,
-        voxel_thresh=0.001,
-        alpha=0.05,
-    )
+    # A review run's settings for this method (neuroreview analyze's defaults).
+    settings = meta_analysis_settings(spec.method, config)
     # The whole store, unfiltered (the filters ``neuroreview analyze`` offers, none given).
     filters = dict.fromkeys(
         ("--population", "--modality", "--direction", "--space", "--year", "--year-from")

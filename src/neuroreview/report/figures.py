@@ -130,19 +130,7 @@ def brain_figures(analysis: Analysis, out: Path, folder: str) -> list[ReportFigu
     figures = []
     with warnings.catch_warnings(), _frozen_heap():
         warnings.simplefilter("ignore")
-        figure = _new_figure(9.0, 3.2)
-        plotting.plot_glass_brain(
-            image,
-            figure=figure,
-            display_mode="lzry",
-            colorbar=True,
-            plot_abs=False,
-            threshold=1e-6,
-            vmin=0,
-            vmax=vmax,
-            cmap="YlOrRd",
-            title=title,
-        )
+        figure = _glass_brain(image, vmax, title)
         figures.append(
             save(
                 figure,
@@ -336,8 +324,6 @@ def map_preview_png(z_path: Path, cluster_path: Path | None) -> bytes:
     import nibabel
 
     _agg()
-    from nilearn import plotting
-
     z_image = nibabel.load(z_path)
     z = np.asarray(z_image.get_fdata(), dtype=np.float32)
     clusters = (
@@ -353,18 +339,26 @@ def map_preview_png(z_path: Path, cluster_path: Path | None) -> bytes:
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        figure = _new_figure(9.0, 3.2)
-        plotting.plot_glass_brain(
-            nibabel.Nifti1Image(shown, z_image.affine),
-            figure=figure,
-            display_mode="lzry",
-            colorbar=True,
-            plot_abs=False,
-            threshold=1e-6,
-            vmin=0,
-            vmax=vmax,
-            cmap="YlOrRd",
-            title=title,
-        )
+        figure = _glass_brain(nibabel.Nifti1Image(shown, z_image.affine), vmax, title)
         figure.savefig(buffer, format="png", dpi=90)
     return buffer.getvalue()
+
+
+def _glass_brain(image, vmax: float, title: str) -> Figure:
+    """The positive z of ``image`` on a four-view glass brain, as the report draws it."""
+    from nilearn import plotting
+
+    figure = _new_figure(9.0, 3.2)
+    plotting.plot_glass_brain(
+        image,
+        figure=figure,
+        display_mode="lzry",
+        colorbar=True,
+        plot_abs=False,
+        threshold=1e-6,
+        vmin=0,
+        vmax=vmax,
+        cmap="YlOrRd",
+        title=title,
+    )
+    return figure

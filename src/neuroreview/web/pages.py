@@ -14,7 +14,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from neuroreview.store.server import Role, Session
 from neuroreview.web import api_screening
-from neuroreview.web.deps import SESSION_COOKIE, member_of
+from neuroreview.web.deps import SESSION_COOKIE, Member, member_of
 
 router = APIRouter(include_in_schema=False)
 TEMPLATES = Environment(
@@ -37,8 +37,6 @@ def page(name: str, found: Session | None, **values) -> HTMLResponse:
     return HTMLResponse(html)
 
 
-_page = page  # the name the other page modules imported first
-
 #: Headings of the error page, by status.
 ERROR_TITLES = {401: "Sign in first", 403: "Not allowed", 404: "Not found"}
 
@@ -60,10 +58,13 @@ def _sign_in_first() -> RedirectResponse:
     return RedirectResponse("/sign-in", status_code=303)
 
 
-def signed_in_or_redirect(request: Request) -> Session | Response:
-    """The page's session, or the redirect that sends a browser without one to sign in."""
+def member_page(request: Request, slug: str, needed: Role) -> tuple[Session, Member] | Response:
+    """The session and membership a project page needs, or the redirect that sends a browser
+    without a session to sign in (a member below ``needed`` gets the 403 page)."""
     found = _session(request)
-    return found if found is not None else _sign_in_first()
+    if found is None:
+        return _sign_in_first()
+    return found, member_of(request, slug, found, needed)
 
 
 @router.get("/sign-in")
@@ -82,10 +83,10 @@ def projects_page(request: Request) -> Response:
 
 @router.get("/p/{slug}")
 def dashboard_page(request: Request, slug: str) -> Response:
-    found = _session(request)
-    if found is None:
-        return _sign_in_first()
-    member = member_of(request, slug, found, Role.VIEWER)
+    entered = member_page(request, slug, Role.VIEWER)
+    if isinstance(entered, Response):
+        return entered
+    found, member = entered
     board = api_screening.dashboard(member)
     members = request.app.state.server.members(member.project)
     return page(
@@ -100,10 +101,10 @@ def dashboard_page(request: Request, slug: str) -> Response:
 
 @router.get("/p/{slug}/screen")
 def screening_page(request: Request, slug: str, stage: str = "screening") -> Response:
-    found = _session(request)
-    if found is None:
-        return _sign_in_first()
-    member = member_of(request, slug, found, Role.REVIEWER)
+    entered = member_page(request, slug, Role.REVIEWER)
+    if isinstance(entered, Response):
+        return entered
+    found, member = entered
     board = api_screening.dashboard(member)
     if stage not in ("screening", "retrieval", "eligibility"):
         raise HTTPException(404, f"no stage {stage!r}")

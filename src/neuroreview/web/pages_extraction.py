@@ -17,18 +17,17 @@ from neuroreview.errors import NeuroreviewError
 from neuroreview.model.compare import ComparedField
 from neuroreview.pipeline import extraction
 from neuroreview.store.server import Role
-from neuroreview.web.deps import member_of
-from neuroreview.web.pages import _page, _session, _sign_in_first
+from neuroreview.web.pages import member_page, page
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/p/{slug}/studies/{study_id}/compare")
 def compare_page(request: Request, slug: str, study_id: str) -> Response:
-    found = _session(request)
-    if found is None:
-        return _sign_in_first()
-    member = member_of(request, slug, found, Role.VIEWER)
+    entered = member_page(request, slug, Role.VIEWER)
+    if isinstance(entered, Response):
+        return entered
+    found, member = entered
     url = member.project.url
     try:
         status = extraction.extraction_status(url, study_id, member.username)
@@ -45,7 +44,7 @@ def compare_page(request: Request, slug: str, study_id: str) -> Response:
     if comparison is not None:
         # Disagreements first, each group in the study's order (sorted() is stable).
         rows = [_row(f, comparison.reviewers) for f in sorted(comparison.fields, key=_agreed)]
-    return _page(
+    return page(
         "compare.html.j2",
         found,
         project=member.project,

@@ -9,28 +9,27 @@ from fastapi.responses import Response
 
 from neuroreview.store.server import Role
 from neuroreview.web import api_changes, api_runs, api_screening
-from neuroreview.web.deps import member_of
-from neuroreview.web.pages import page, signed_in_or_redirect
+from neuroreview.web.pages import member_page, page
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/p/{slug}/runs")
 def runs_page(request: Request, slug: str) -> Response:
-    found = signed_in_or_redirect(request)
-    if isinstance(found, Response):
-        return found
-    member = member_of(request, slug, found, Role.VIEWER)
+    entered = member_page(request, slug, Role.VIEWER)
+    if isinstance(entered, Response):
+        return entered
+    found, member = entered
     runs = api_runs.list_runs(request, member)
     return page("runs.html.j2", found, project=member.project, role=member.role, runs=runs)
 
 
 @router.get("/p/{slug}/runs/{run_id}")
 def run_page(request: Request, slug: str, run_id: str) -> Response:
-    found = signed_in_or_redirect(request)
-    if isinstance(found, Response):
-        return found
-    member = member_of(request, slug, found, Role.VIEWER)
+    entered = member_page(request, slug, Role.VIEWER)
+    if isinstance(entered, Response):
+        return entered
+    found, member = entered
     run = api_runs.one_run(request, run_id, member)
     maps = [f for f in run["files"] if f.endswith(".nii.gz")]
     tables = [f for f in run["files"] if f.endswith(".tsv")]
@@ -48,10 +47,10 @@ def run_page(request: Request, slug: str, run_id: str) -> Response:
 
 @router.get("/p/{slug}/history")
 def history_page(request: Request, slug: str, study: str | None = None) -> Response:
-    found = signed_in_or_redirect(request)
-    if isinstance(found, Response):
-        return found
-    member = member_of(request, slug, found, Role.VIEWER)
+    entered = member_page(request, slug, Role.VIEWER)
+    if isinstance(entered, Response):
+        return entered
+    found, member = entered
     listed = api_changes.list_changes(member, study=study, details=False, offset=0, limit=200)
     return page(
         "history.html.j2",
@@ -66,10 +65,10 @@ def history_page(request: Request, slug: str, study: str | None = None) -> Respo
 
 @router.get("/p/{slug}/conflicts")
 def conflicts_page(request: Request, slug: str) -> Response:
-    found = signed_in_or_redirect(request)
-    if isinstance(found, Response):
-        return found
-    member = member_of(request, slug, found, Role.VIEWER)
+    entered = member_page(request, slug, Role.VIEWER)
+    if isinstance(entered, Response):
+        return entered
+    found, member = entered
     records = api_screening.conflicts(member)
     board = api_screening.dashboard(member)
     return page(

@@ -5,8 +5,8 @@ the page, the API and dual extraction edit the same document the same way: the s
 URLs to load from and save to (the study, or with ``?extraction=mine`` the reader's own
 extraction), and the choices each controlled field offers (the model's vocabularies).
 
-A page someone may not see, or of a study that does not exist, is an HTML error page
-(:func:`error_page`), never the API's JSON.
+A page someone may not see, or of a study that does not exist, is an HTML error page (the app's
+handler of HTTP errors outside ``/api``), never the API's JSON.
 """
 
 from __future__ import annotations
@@ -29,9 +29,8 @@ from neuroreview.model import (
     Timing,
 )
 from neuroreview.pipeline import studies
-from neuroreview.store.server import Role, Session
-from neuroreview.web.deps import Member, member_of
-from neuroreview.web.pages import _page, _session, _sign_in_first
+from neuroreview.store.server import Role
+from neuroreview.web.pages import member_page, page
 
 router = APIRouter(include_in_schema=False)
 
@@ -50,37 +49,13 @@ CHOICES = {
 }
 
 
-def error_page(found: Session | None, status: int, message: str) -> Response:
-    """An HTML page saying what went wrong, with the status code the API would give."""
-    titles = {403: "Not allowed", 404: "Not found"}
-    response = _page(
-        "error.html.j2",
-        found,
-        status=status,
-        heading=titles.get(status, "Something is wrong"),
-        message=message,
-    )
-    response.status_code = status
-    return response
-
-
-def member_or_error(request: Request, slug: str, found: Session, needed: Role) -> Member | Response:
-    """The member with at least ``needed``, or the error page saying why not."""
-    try:
-        return member_of(request, slug, found, needed)
-    except HTTPException as error:
-        return error_page(found, error.status_code, str(error.detail))
-
-
 @router.get("/p/{slug}/studies")
 def studies_page(request: Request, slug: str) -> Response:
-    found = _session(request)
-    if found is None:
-        return _sign_in_first()
-    member = member_or_error(request, slug, found, Role.VIEWER)
-    if isinstance(member, Response):
-        return member
-    return _page(
+    entered = member_page(request, slug, Role.VIEWER)
+    if isinstance(entered, Response):
+        return entered
+    found, member = entered
+    return page(
         "studies.html.j2",
         found,
         project=member.project,
@@ -94,22 +69,20 @@ def studies_page(request: Request, slug: str) -> Response:
 def study_page(
     request: Request, slug: str, study_id: str, extraction: str | None = None
 ) -> Response:
-    found = _session(request)
-    if found is None:
-        return _sign_in_first()
     if extraction not in (None, "mine"):
-        return error_page(found, 404, f"no extraction {extraction!r}: only ?extraction=mine")
+        raise HTTPException(404, f"no extraction {extraction!r}: only ?extraction=mine")
     mine = extraction == "mine"
-    member = member_or_error(request, slug, found, Role.REVIEWER if mine else Role.VIEWER)
-    if isinstance(member, Response):
-        return member
+    entered = member_page(request, slug, Role.REVIEWER if mine else Role.VIEWER)
+    if isinstance(entered, Response):
+        return entered
+    found, member = entered
     try:
         study = studies.find_study(member.project.url, study_id)
     except studies.StudyNotFound as error:
-        return error_page(found, 404, str(error))
+        raise HTTPException(404, str(error)) from None
     api = f"/api/projects/{quote(slug)}/studies/{quote(study_id, safe='')}"
     document = f"{api}/extractions/mine" if mine else api
-    return _page(
+    return page(
         "study.html.j2",
         found,
         project=member.project,
