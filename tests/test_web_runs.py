@@ -146,3 +146,30 @@ def test_change_history_and_undo_over_the_api(served):
         assert repository.get_study(study.id) == study
     missing = owner.post("/api/projects/ketamine/changes/999/undo")
     assert missing.status_code == 404
+
+
+def test_stopping_the_server_cancels_its_runs_and_records_it(tmp_path):
+    store_path = tmp_path / "ketamine.db"
+    with Repository(store_path) as repository:
+        repository.add_studies(
+            [s for s in builtin_studies() if all(a.space is not Space.UNKNOWN for a in s.analyses)]
+        )
+    server = ServerStore(str(tmp_path / "server.db"))
+    server.add_project("ketamine", "Ketamine", str(store_path))
+    app = create_app(server, runs_folder=tmp_path / "runs")
+    with TestClient(app):
+        owner = Browser(app, "olga")
+        owner.sign_up_and_in()
+        run = owner.post(
+            "/api/projects/ketamine/runs", json={"kind": "review", "iterations": 5000}
+        ).json()
+        deadline = time.monotonic() + 120
+        while owner.get(f"/api/projects/ketamine/runs/{run['id']}").json()["stage"] is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+    # Leaving the block stops the app: the run is cancelled, and its record says so.
+    folder = tmp_path / "runs" / "ketamine"
+    record = json.loads((folder / f"{run['id']}.json").read_text())
+    assert (record["status"], record["files"]) == ("cancelled", [])
+    assert sorted(p.name for p in folder.iterdir()) == [f"{run['id']}.json"]
+    server.close()

@@ -215,7 +215,8 @@ class Job:
             env=env,
         )
         threading.Thread(target=self._read_errors, daemon=True).start()
-        threading.Thread(target=self._read_progress, daemon=True).start()
+        self._reader = threading.Thread(target=self._read_progress, daemon=True)
+        self._reader.start()
 
     def snapshot(self) -> JobRecord:
         with self._changed:
@@ -241,6 +242,10 @@ class Job:
                 self.process.kill()
 
         threading.Thread(target=reap, daemon=True).start()
+
+    def join(self, timeout: float) -> None:
+        """Wait until the run has stopped and its record is saved (or ``timeout`` seconds)."""
+        self._reader.join(timeout)
 
     def _update(self, **changes: Any) -> None:
         with self._changed:
@@ -378,9 +383,15 @@ class JobBoard:
         path = self.file(slug, job_id, relative)
         return map_preview_png(path, path.parent / CLUSTER_IMAGE)
 
-    def cancel_all(self) -> None:
-        for job in list(self._jobs.values()):
+    def cancel_all(self, wait: float = CANCEL_GRACE_SECONDS) -> None:
+        """Cancel every running run (the server is stopping) and wait up to ``wait`` seconds
+        for them to stop, so that each one's record says it was cancelled."""
+        jobs = [job for job in self._jobs.values() if job.snapshot().status == "running"]
+        for job in jobs:
             job.cancel()
+        deadline = time.monotonic() + wait
+        for job in jobs:
+            job.join(max(0.0, deadline - time.monotonic()))
 
 
 if __name__ == "__main__":
