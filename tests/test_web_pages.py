@@ -130,3 +130,82 @@ def test_a_decision_on_a_locked_store_is_503_try_again_and_writes_nothing(tmp_pa
         assert again.status_code == 201
         assert [d["verdict"] for d in again.json()["record"]["decisions"]] == ["include"]
     server.close()
+
+
+def test_dashboard_lists_what_is_left_to_extract_and_check(served):
+    from neuroreview.model import Analysis, Focus, Study
+
+    owner, *_ = team(served)
+    url = served.state.server.project("ketamine").url
+    typo = Study(
+        id="typo2020",
+        authors=["Typo, T."],
+        year=2020,
+        analyses=[Analysis(id="a", space="MNI", foci=[Focus(x=6, y=30, z=95)])],
+    )
+    with Repository(url) as repository:
+        repository.add_studies(
+            [builtin_studies()[1], Study(id="smith2021", authors=["Smith, J."], year=2021), typo]
+        )
+    page = owner.get("/p/ketamine").text
+    assert "<p>3 studies in the corpus.</p>" in page
+    assert (
+        "1 not extracted yet (no analysis, no region finding):\n    "
+        '<a href="/p/ketamine/studies/smith2021">Smith 2021</a>'
+    ) in page
+    assert (
+        "1 with foci the coordinate check flags:\n    "
+        '<a href="/p/ketamine/studies/typo2020">Typo 2020</a> (1)'
+    ) in page
+
+
+def test_team_and_plan_changes_are_recorded_and_undone(served):
+    from neuroreview.pipeline.screening import configure
+
+    owner, ann, bob, vic = team(served)
+    url = served.state.server.project("ketamine").url
+    history = owner.get("/api/projects/ketamine/changes").json()
+    assert [(c["entity"], c["entity_id"], c["summary"]) for c in history["changes"]] == [
+        ("member", "vic", "vic added as viewer"),
+        ("member", "bob", "bob added as reviewer"),
+        ("member", "ann", "ann added as reviewer"),
+    ]
+    assert {c["editor"] for c in history["changes"]} == {"olga"}
+    assert history["changes"][0]["study_id"] is None
+    plan = owner.put(
+        "/api/projects/ketamine/screening-plan", json={"reviewers": {"eligibility": 1}}
+    )
+    assert plan.status_code == 200
+    # The same plan again is no change; the CLI's configure (no editor) records none either.
+    owner.put("/api/projects/ketamine/screening-plan", json={"reviewers": {"eligibility": 1}})
+    configure(url, {"eligibility": 1})
+    changes = owner.get("/api/projects/ketamine/changes?details=true").json()["changes"]
+    latest = changes[0]
+    assert (latest["entity"], latest["summary"]) == (
+        "screening-plan",
+        "reviewers at eligibility 2 -> 1",
+    )
+    assert latest["before"]["reviewers"]["eligibility"] == 2
+    assert latest["after"]["reviewers"]["eligibility"] == 1
+    assert len(changes) == 4
+    refused = ann.post(f"/api/projects/ketamine/changes/{latest['id']}/undo")
+    assert refused.status_code == 409 and "only they or a project owner" in refused.json()["detail"]
+    assert owner.post(f"/api/projects/ketamine/changes/{latest['id']}/undo").status_code == 201
+    assert owner.get("/api/projects/ketamine/screening").json()["reviewers"]["eligibility"] == 2
+    # Undo bob's admission: he is no longer a member.
+    bobs = next(c for c in changes if c["entity_id"] == "bob")
+    undone = owner.post(f"/api/projects/ketamine/changes/{bobs['id']}/undo")
+    assert undone.status_code == 201 and undone.json()["summary"].startswith(
+        f"undid change {bobs['id']} (bob added as reviewer)"
+    )
+    assert bob.get("/api/projects/ketamine/records").status_code == 403
+    # Ann's role changed since her admission: that undo is refused, naming her role now.
+    owner.put("/api/projects/ketamine/members/ann", json={"role": "viewer"})
+    anns = next(c for c in changes if c["entity_id"] == "ann")
+    stale = owner.post(f"/api/projects/ketamine/changes/{anns['id']}/undo")
+    assert stale.status_code == 409
+    assert stale.json()["detail"] == (
+        f"ann's role has changed since change {anns['id']} (now viewer); set it on the project page"
+    )
+    page = owner.get("/p/ketamine/history").text
+    assert "member ann" in page and "screening plan" in page

@@ -149,7 +149,7 @@ def test_invalid_fields_answer_422_with_their_paths_and_nothing_is_saved(served)
             "message": "the study id 'fu2005' differs from 'abdallah2017', the study being saved",
         }
     ]
-    assert changes.list_changes(url)[1] == 0
+    assert changes.list_changes(url, entity_id="abdallah2017")[1] == 0
     with Repository(url) as repository:
         assert repository.get_study("abdallah2017") == studies["abdallah2017"]
 

@@ -1,5 +1,5 @@
-"""Editing studies with a trail: every change says who made it, when, and what the study was
-before and after, and can be undone.
+"""Changes with a trail: every edit of a study (and of the screening plan, and of who is on the
+team) says who made it, when, and what it was before and after, and can be undone.
 
 The web workspace's study editor and dual extraction write studies only through here, so no
 edit escapes the record. A change is undone by restoring its ``before`` in a new change, and
@@ -15,6 +15,7 @@ from typing import Any
 from neuroreview.errors import NeuroreviewError
 from neuroreview.model import Study
 from neuroreview.store import Repository, StudyFilter
+from neuroreview.store.server import Project, ServerStore
 
 
 @dataclass(frozen=True)
@@ -75,9 +76,17 @@ def delete_study(db: str, study_id: str, editor: str) -> Change:
     return _change(row)
 
 
-def undo_change(db: str, change_id: int, editor: str, *, allow_others: bool = False) -> Change:
-    """Restore the study as it was before change ``change_id``, as a new change; refused when
-    the study has changed since (naming who changed it) or the change was undone already.
+def undo_change(
+    db: str,
+    change_id: int,
+    editor: str,
+    *,
+    allow_others: bool = False,
+    team: tuple[ServerStore, Project] | None = None,
+) -> Change:
+    """Put back what change ``change_id`` changed (a study, the screening plan, a member's
+    role, given ``team``: the server's store and the project), as a new change; refused when
+    it has changed since (naming who changed a study) or the change was undone already.
 
     People undo their own changes; undoing someone else's needs ``allow_others`` (the web app
     grants it to a project's owners), so a reviewer cannot quietly revert a colleague.
@@ -93,17 +102,53 @@ def undo_change(db: str, change_id: int, editor: str, *, allow_others: bool = Fa
             raise NeuroreviewError(
                 f"change {change_id} was undone already (by change {target['undone_by']})"
             )
-        restored = target["before"]
-        row = repository.change_study(
-            target["entity_id"],
-            Study.model_validate(restored) if restored is not None else None,
-            expected=target["after"],
-            editor=editor,
-            action="undo",
-            summary=f"undid change {change_id} ({target['summary']})",
-            undoes=change_id,
-        )
+        summary = f"undid change {change_id} ({target['summary']})"
+        if target["entity"] == "screening-plan":
+            row = _undo_plan(repository, target, editor, summary)
+        elif target["entity"] == "member":
+            if team is None:
+                raise NeuroreviewError(
+                    f"change {change_id} is a member's role: undo it on the server"
+                )
+            from neuroreview.pipeline.team import restore_role
+
+            row = restore_role(team[0], team[1], repository, target, editor)
+        else:
+            restored = target["before"]
+            row = repository.change_study(
+                target["entity_id"],
+                Study.model_validate(restored) if restored is not None else None,
+                expected=target["after"],
+                editor=editor,
+                action="undo",
+                summary=summary,
+                undoes=change_id,
+            )
     return _change(row)
+
+
+def _undo_plan(
+    repository: Repository, target: dict[str, Any], editor: str, summary: str
+) -> dict[str, Any]:
+    from neuroreview.pipeline.screening.plan import plan_of, plan_values
+
+    current = plan_values(plan_of(repository))
+    if current != target["after"]:
+        raise NeuroreviewError(
+            f"the screening plan has changed since change {target['pk']}; set it on the "
+            "project page"
+        )
+    change = {
+        "editor": editor,
+        "action": "undo",
+        "summary": summary,
+        "before": current,
+        "after": target["before"],
+        "undoes": target["pk"],
+    }
+    row = repository.set_screening_settings(target["before"], change=change)
+    assert row is not None
+    return row
 
 
 def list_changes(

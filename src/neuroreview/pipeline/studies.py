@@ -184,6 +184,26 @@ def study_summaries(db: str) -> list[StudySummary]:
     ]
 
 
+@dataclass(frozen=True)
+class ExtractionProgress:
+    """What is left to extract and check: studies with nothing extracted yet (no coordinate
+    analysis, no region finding: typically just included from screening) and studies whose
+    foci the corpus check flags."""
+
+    n_studies: int
+    not_extracted: list[StudySummary]
+    flagged: list[StudySummary]
+
+
+def extraction_progress(db: str) -> ExtractionProgress:
+    summaries = study_summaries(db)
+    return ExtractionProgress(
+        n_studies=len(summaries),
+        not_extracted=[s for s in summaries if s.n_analyses == 0 and s.n_findings == 0],
+        flagged=[s for s in summaries if s.n_flags],
+    )
+
+
 def study_view(db: str, study_id: str) -> StudyView:
     """The stored study with its foci placed and its flags (:class:`StudyNotFound` if absent)."""
     return view_of(find_study(db, study_id))

@@ -389,7 +389,7 @@ class Repository:
         analyses, foci and findings are rewritten. ``undoes`` names the change this one undoes,
         which must not have been undone already. Returns the change as a row mapping.
         """
-        s, c = schema.studies, schema.changes
+        s = schema.studies
         with self.engine.begin() as connection:
             found = connection.execute(
                 select(s.c.pk).where(s.c.study_id == study_id).with_for_update()
@@ -400,16 +400,8 @@ class Repository:
                 current = loaded[0].model_dump(mode="json")
             if current != expected:
                 raise StaleStudy(study_id, self._last_editor(connection, study_id))
-            if undoes is not None:
-                target = connection.execute(
-                    select(c.c.undone_by).where(c.c.pk == undoes).with_for_update()
-                ).one_or_none()
-                if target is None:
-                    raise NeuroreviewError(f"no change {undoes} in {self.name}")
-                if target.undone_by is not None:
-                    raise NeuroreviewError(
-                        f"change {undoes} was undone already (by change {target.undone_by})"
-                    )
+            # (A change it undoes is checked, and marked, with the new row: any refusal there
+            # rolls the edit back with it.)
             if new is None:
                 connection.execute(delete(s).where(s.c.pk == found))
             elif found is None:
@@ -423,22 +415,10 @@ class Repository:
                     delete(schema.region_findings).where(schema.region_findings.c.study_pk == found)
                 )
                 _insert_contents(connection, [found], [new])
-            row = {
-                "time": datetime.now(UTC),
-                "editor": editor,
-                "entity": "study",
-                "entity_id": study_id,
-                "action": action,
-                "summary": summary,
-                "before": current,
-                "after": new.model_dump(mode="json") if new is not None else None,
-                "undoes": undoes,
-                "undone_by": None,
-            }
-            pk = connection.execute(insert(c).returning(c.c.pk), row).scalar_one()
-            if undoes is not None:
-                connection.execute(update(c).where(c.c.pk == undoes).values(undone_by=pk))
-        return {"pk": pk, **row}
+            after = new.model_dump(mode="json") if new is not None else None
+            return _insert_change(
+                connection, "study", study_id, editor, action, summary, current, after, undoes
+            )
 
     @staticmethod
     def _last_editor(connection, study_id: str) -> dict[str, Any] | None:
@@ -695,12 +675,38 @@ class Repository:
         return {row.key: row.value for row in rows}
 
     @_store_errors
-    def set_screening_settings(self, values: dict[str, Any]) -> None:
+    def set_screening_settings(
+        self, values: dict[str, Any], *, change: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        """Store the screening settings; with ``change`` (editor, action, summary, before,
+        after, undoes), record it as a change of the screening plan in the same transaction."""
         t = schema.screening_settings
         with self.engine.begin() as connection:
             for key, value in values.items():
                 connection.execute(delete(t).where(t.c.key == key))
                 connection.execute(insert(t).values(key=key, value=value))
+            if change is None:
+                return None
+            return _insert_change(connection, "screening-plan", "plan", **change)
+
+    @_store_errors
+    def record_change(
+        self,
+        entity: str,
+        entity_id: str,
+        *,
+        editor: str,
+        action: str,
+        summary: str,
+        before: Any,
+        after: Any,
+        undoes: int | None = None,
+    ) -> dict[str, Any]:
+        """Record a change made elsewhere (a member's role lives in the server's store)."""
+        with self.engine.begin() as connection:
+            return _insert_change(
+                connection, entity, entity_id, editor, action, summary, before, after, undoes
+            )
 
     @_store_errors
     def record_studies(self) -> dict[str, str]:
@@ -1001,6 +1007,47 @@ def _existing_ids(connection, column, ids: Sequence[str]) -> set[str]:
     for chunk in _chunks(ids):
         found.update(connection.execute(select(column).where(column.in_(chunk))).scalars())
     return found
+
+
+def _insert_change(
+    connection,
+    entity: str,
+    entity_id: str,
+    editor: str,
+    action: str,
+    summary: str,
+    before: Any,
+    after: Any,
+    undoes: int | None = None,
+) -> dict[str, Any]:
+    """One row of the change history (marking the change it undoes); returns the row."""
+    c = schema.changes
+    if undoes is not None:
+        target = connection.execute(
+            select(c.c.undone_by).where(c.c.pk == undoes).with_for_update()
+        ).one_or_none()
+        if target is None:
+            raise NeuroreviewError(f"no change {undoes}")
+        if target.undone_by is not None:
+            raise NeuroreviewError(
+                f"change {undoes} was undone already (by change {target.undone_by})"
+            )
+    row = {
+        "time": datetime.now(UTC),
+        "editor": editor,
+        "entity": entity,
+        "entity_id": entity_id,
+        "action": action,
+        "summary": summary,
+        "before": before,
+        "after": after,
+        "undoes": undoes,
+        "undone_by": None,
+    }
+    pk = connection.execute(insert(c).returning(c.c.pk), row).scalar_one()
+    if undoes is not None:
+        connection.execute(update(c).where(c.c.pk == undoes).values(undone_by=pk))
+    return {"pk": pk, **row}
 
 
 def _study_row(study: Study) -> dict[str, Any]:

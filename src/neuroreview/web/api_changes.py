@@ -1,4 +1,5 @@
-"""The history of study edits: who changed what, when, the study before and after; and undo.
+"""The history of changes (studies, the screening plan, the team): who changed what, when,
+before and after; and undo.
 
 People undo their own changes; a project's owners may undo anyone's (``pipeline.changes``).
 """
@@ -14,7 +15,7 @@ from pydantic import BaseModel, Field
 from neuroreview.errors import NeuroreviewError
 from neuroreview.pipeline import changes
 from neuroreview.store.server import Role
-from neuroreview.web.deps import Reviewer, Viewer
+from neuroreview.web.deps import Reviewer, Server, Viewer
 
 router = APIRouter(prefix="/api/projects/{slug}/changes", tags=["changes"])
 
@@ -23,7 +24,9 @@ class ChangeOut(BaseModel):
     id: int
     time: str
     editor: str
-    study_id: str
+    entity: str = Field(description="study, screening-plan or member")
+    entity_id: str = Field(description="the study's id, 'plan', or the member's name")
+    study_id: str | None = Field(description="the study's id, for a change of a study")
     action: str = Field(description="create, update, delete or undo")
     summary: str
     undoes: int | None
@@ -42,7 +45,9 @@ def change_out(change: changes.Change, details: bool = False) -> ChangeOut:
         id=change.id,
         time=change.time.isoformat(),
         editor=change.editor,
-        study_id=change.entity_id,
+        entity=change.entity,
+        entity_id=change.entity_id,
+        study_id=change.entity_id if change.entity == "study" else None,
         action=change.action,
         summary=change.summary,
         undoes=change.undoes,
@@ -68,14 +73,17 @@ def list_changes(
 
 
 @router.post("/{change_id}/undo", status_code=201, response_model=ChangeOut)
-def undo(change_id: Annotated[int, PathParam(ge=1, le=2**62)], member: Reviewer) -> ChangeOut:
-    """Put the study back as it was before the change (recorded as a change of its own)."""
+def undo(
+    change_id: Annotated[int, PathParam(ge=1, le=2**62)], member: Reviewer, store: Server
+) -> ChangeOut:
+    """Put back what the change changed (recorded as a change of its own)."""
     try:
         done = changes.undo_change(
             member.project.url,
             change_id,
             member.username,
             allow_others=member.role.allows(Role.OWNER),
+            team=(store, member.project),
         )
     except NeuroreviewError as error:
         status = 404 if str(error).startswith("no change") else 409

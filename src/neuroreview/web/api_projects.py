@@ -87,11 +87,8 @@ def set_member(
     member: Owner,
     store: Server,
 ) -> MemberOut:
-    user = store.user(username)
-    if user is None:
-        raise HTTPException(404, f"no account {username!r}")
-    _keep_an_owner(store, member, username, body.role)
-    store.set_role(member.project, user, body.role)
+    """Add someone to the project or change their role (recorded in the project's history)."""
+    _set_role(store, member, username, body.role)
     return MemberOut(username=username, role=body.role)
 
 
@@ -100,14 +97,18 @@ def remove_member(username: str, member: Owner, store: Server) -> None:
     user = store.user(username)
     if user is None or store.role(member.project, user) is None:
         raise HTTPException(404, f"{username!r} is not a member")
-    _keep_an_owner(store, member, username, None)
-    store.set_role(member.project, user, None)
+    _set_role(store, member, username, None)
 
 
-def _keep_an_owner(store: ServerStore, member: Member, username: str, role: Role | None) -> None:
-    owners = [u.username for u, r in store.members(member.project) if r is Role.OWNER]
-    if owners == [username] and role is not Role.OWNER:
-        raise HTTPException(409, "a project keeps at least one owner")
+def _set_role(store: ServerStore, member: Member, username: str, role: Role | None) -> None:
+    from neuroreview.pipeline.team import LastOwner, set_member_role
+
+    try:
+        set_member_role(store, member.project, username, role, member.username)
+    except LastOwner as error:
+        raise HTTPException(409, str(error)) from None
+    except NeuroreviewError as error:
+        raise HTTPException(404, str(error)) from None
 
 
 class PlanIn(BaseModel):
@@ -135,7 +136,7 @@ def set_plan(body: PlanIn, member: Owner) -> PlanOut:
         stage, n = next(iter(bad.items()))
         raise HTTPException(422, f"reviewers at {stage}: {n} is not between 1 and 20")
     try:
-        plan = configure(member.project.url, body.reviewers, body.reasons)
+        plan = configure(member.project.url, body.reviewers, body.reasons, editor=member.username)
     except NeuroreviewError as error:
         raise HTTPException(400, str(error)) from None
     return PlanOut(

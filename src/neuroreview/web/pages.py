@@ -12,6 +12,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from neuroreview.pipeline import studies
 from neuroreview.store.server import Role, Session
 from neuroreview.web import api_screening
 from neuroreview.web.deps import SESSION_COOKIE, Member, member_of
@@ -95,6 +96,7 @@ def dashboard_page(request: Request, slug: str) -> Response:
         project=member.project,
         role=member.role,
         board=board,
+        extraction=studies.extraction_progress(member.project.url),
         members=[(user.username, role.value) for user, role in members],
     )
 
