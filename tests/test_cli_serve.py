@@ -40,6 +40,36 @@ def test_two_stores_of_one_name_are_refused(tmp_path):
     assert "two --db stores have the same project name" in result.output
 
 
+def test_a_runs_folder_that_is_a_file_is_refused(tmp_path):
+    (tmp_path / "runs").write_text("mine")
+    result = CliRunner().invoke(
+        app, ["serve", "--db", str(tmp_path / "r.db"), "--runs", str(tmp_path / "runs")]
+    )
+    assert result.exit_code == 2
+    assert f"--runs {tmp_path / 'runs'}: is a file, not a folder" in result.output
+    assert (tmp_path / "runs").read_text() == "mine"
+
+
+def test_a_run_that_cannot_write_its_folder_is_a_409_not_a_500(tmp_path):
+    from neuroreview.store import Repository
+    from neuroreview.store.server import ServerStore
+    from neuroreview.web.app import create_app
+    from test_web_api import Browser
+
+    blocker = tmp_path / "runs"
+    blocker.write_text("not a folder")
+    server = ServerStore(str(tmp_path / "server.db"))
+    server.add_project("ketamine", "Ketamine", str(tmp_path / "k.db"))
+    Repository(tmp_path / "k.db").close()
+    app = create_app(server, runs_folder=blocker)
+    owner = Browser(app, "olga")
+    owner.sign_up_and_in()
+    answer = owner.post("/api/projects/ketamine/runs", json={"kind": "review"})
+    assert answer.status_code == 409
+    assert answer.json()["detail"].startswith(f"cannot write runs to {blocker / 'ketamine'}: ")
+    server.close()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -86,6 +86,8 @@ def serve(
         if local is not None and not local.exists():
             console.print(f"creating an empty store {store}", markup=False, highlight=False)
         open_store(store, create=True).close()
+    if runs is not None and runs.exists() and not runs.is_dir():
+        raise NeuroreviewError(f"--runs {runs}: is a file, not a folder")
     first = projects[0][2]
     server = server_db or first
     folder = local_store_path(server)

@@ -319,7 +319,12 @@ class JobBoard:
 
     def start(self, slug: str, db: str, spec: JobSpec, started_by: str) -> JobRecord:
         folder = self._project_folder(slug)
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise NeuroreviewError(
+                f"cannot write runs to {folder}: {error.strerror or error}"
+            ) from None
         with self._lock:
             if any(
                 s == slug and job.snapshot().status == "running"
