@@ -24,12 +24,11 @@ from neuroreview.store import Repository
 from neuroreview.store.server import ServerStore
 from neuroreview.web.app import create_app
 from test_report_browser import ARGS, CHROMIUM
-from test_web_browser import _free_port
+from test_web_browser import _free_port, sign_up
 
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)"
 )
-PASSWORD = "correct horse battery"
 N_RECORDS = 22
 RIS = "".join(
     f"TY  - JOUR\nDB  - Embase\nTI  - Ketamine study number {i}: infusion and fMRI of mood\n"
@@ -78,12 +77,7 @@ class Person:
         self.base, self.name, self.shots = base, name, shots
 
     def sign_up(self) -> None:
-        page = self.page
-        page.goto(self.base + "/")
-        page.fill("input[name=username]", self.name)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("[data-action=sign-up]")
-        page.wait_for_url(self.base + "/")
+        sign_up(self.page, self.base, self.name)
 
     def shot(self, name: str) -> None:
         self.page.screenshot(path=str(self.shots / f"{name}.png"), full_page=True)

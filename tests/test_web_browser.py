@@ -29,6 +29,15 @@ RIS = "".join(
 )
 
 
+def sign_up(page, base: str, name: str) -> None:
+    """Create an account on the sign-in page and land on the projects page."""
+    page.goto(base + "/sign-in")
+    page.fill("input[name=username]", name)
+    page.fill("input[name=password]", "correct horse battery")
+    page.click("[data-action=sign-up]")
+    page.wait_for_url(base + "/")
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -8,7 +8,7 @@ import pytest
 import test_web_browser
 from neuroreview.pipeline.screening.plan import open_store
 from test_report_browser import ARGS
-from test_web_browser import CHROMIUM, RIS
+from test_web_browser import CHROMIUM, RIS, sign_up
 
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)"
@@ -31,11 +31,7 @@ def test_undo_by_key_and_button_shows_the_record_again(server, tmp_path):
         try:
             page = context.new_page()
             page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto(base + "/sign-in")
-            page.fill("input[name=username]", "ann")
-            page.fill("input[name=password]", "correct horse battery")
-            page.click("[data-action=sign-up]")
-            page.wait_for_url(base + "/")
+            sign_up(page, base, "ann")
             page.goto(base + "/p/ketamine")
             page.set_input_files("input[type=file]", str(ris))
             page.click("#import button[type=submit]")

@@ -10,6 +10,7 @@ import test_web_browser
 from neuroreview.pipeline.corpus import builtin_studies
 from neuroreview.store import Repository
 from test_report_browser import ARGS, CHROMIUM
+from test_web_browser import sign_up
 
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)"
@@ -36,11 +37,7 @@ def test_check_a_study_in_the_editor_and_save_it(server, tmp_path, tmp_path_fact
             page.set_viewport_size({"width": 1500, "height": 1000})
             page.on("request", lambda request: requests.append(request.url))
             page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto(base + "/sign-in")
-            page.fill("input[name=username]", "olga")
-            page.fill("input[name=password]", "correct horse battery")
-            page.click("[data-action=sign-up]")
-            page.wait_for_url(base + "/")
+            sign_up(page, base, "olga")
             page.goto(base + "/p/ketamine/studies")
             page.click("text=Abdallah 2017")
             page.wait_for_selector(".focus-row")
