@@ -47,6 +47,22 @@ def dask_client():
 
 # --- the web workspace's tests: a served project on SQLite and on PostgreSQL -------------------
 
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(request, monkeypatch):
+    """argon2id at its smallest cost: at the real cost (0.12 s a hash, two per sign-up and
+    sign-in) hashing was a fifth of the whole suite's time. The test marked ``real_argon2``
+    checks the real settings; a hash made here is still an argon2id hash of the same form."""
+    if "real_argon2" in request.keywords:
+        return
+    from argon2 import PasswordHasher
+
+    from neuroreview.web import security
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    monkeypatch.setattr(security, "_HASHER", cheap)
+
+
 POSTGRES_URL = os.environ.get("NEUROREVIEW_TEST_POSTGRES_URL")
 
 

@@ -6,6 +6,7 @@ Each test runs on SQLite and on PostgreSQL (when ``NEUROREVIEW_TEST_POSTGRES_URL
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from conftest import POSTGRES_URL, _empty_postgres  # noqa: F401  (re-exported for other tests)
@@ -266,3 +267,16 @@ def test_pages_send_a_stranger_to_sign_in_and_show_a_member_the_counts(served):
     assert vic.get("/p/ketamine/screen").status_code == 403
     assert ann.get("/p/ketamine/screen").status_code == 200
     assert ann.get("/static/workspace.js").text.startswith("// neuroreview's browser script")
+
+
+@pytest.mark.real_argon2
+def test_passwords_are_stored_as_argon2id_hashes_at_the_library_defaults(served):
+    owner = Browser(served, "olga")
+    owner.sign_up_and_in()
+    _user, stored = served.state.server.password_hash("olga")
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert PASSWORD not in stored
+    wrong = TestClient(served).post(
+        "/api/session", json={"username": "olga", "password": PASSWORD + "!"}
+    )
+    assert wrong.status_code == 401
