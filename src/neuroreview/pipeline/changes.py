@@ -3,7 +3,7 @@ team) says who made it, when, and what it was before and after, and can be undon
 
 The web workspace's study editor and dual extraction write studies only through here, so no
 edit escapes the record. A change is undone by restoring its ``before`` in a new change, and
-only while the study still equals its ``after``: an undo never overwrites someone's later work.
+only while the thing still equals its ``after``: an undo never overwrites someone's later work.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from neuroreview.store.server import Project, ServerStore
 
 @dataclass(frozen=True)
 class Change:
-    """One recorded edit of a study (``action``: create, update, delete or undo)."""
+    """One recorded change (``entity``: study, screening-plan or member; ``action``: create,
+    update, delete or undo)."""
 
     id: int
     time: datetime
