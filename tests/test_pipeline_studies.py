@@ -12,6 +12,7 @@ from neuroreview.pipeline.studies import (
     FocusNote,
     StudyInvalid,
     StudyNotFound,
+    flag_json,
     parse_study,
     study_glass_brain,
     study_summaries,
@@ -39,7 +40,7 @@ def test_each_focus_gets_its_aal3_label_and_its_distance_outside_the_brain():
     assert above == FocusNote(
         (0.0, 0.0, 100.0), None, None, True, 26.0, FlagReason.OUTSIDE_MASK.value
     )
-    assert [f.to_json() for f in view.flags] == [
+    assert [flag_json(f) for f in view.flags] == [
         {
             "analysis_id": "ket>pla",
             "focus_index": 2,

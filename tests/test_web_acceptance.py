@@ -11,8 +11,6 @@ from outside the server, and no page may raise a script error.
 from __future__ import annotations
 
 import re
-import threading
-import time
 
 import pytest
 
@@ -24,7 +22,7 @@ from neuroreview.store import Repository
 from neuroreview.store.server import ServerStore
 from neuroreview.web.app import create_app
 from test_report_browser import ARGS, CHROMIUM
-from test_web_browser import _free_port, sign_up
+from test_web_browser import serving, sign_up
 
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)"
@@ -42,7 +40,6 @@ RIS = "".join(
 def server(tmp_path):
     """A server whose project holds the built-in corpus's studies of known space (so an ALE
     has experiments enough) and no records yet; its runs go to tmp."""
-    import uvicorn
 
     project = tmp_path / "ketamine.db"
     known = [s for s in builtin_studies() if all(a.space is not Space.UNKNOWN for a in s.analyses)]
@@ -51,18 +48,8 @@ def server(tmp_path):
     store = ServerStore(str(tmp_path / "server.db"))
     store.add_project("ketamine", "Ketamine fMRI", str(project))
     app = create_app(store, project_folder=tmp_path, runs_folder=tmp_path / "runs")
-    port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if running.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", project
-    running.should_exit = True
-    thread.join(timeout=20)
+    with serving(app) as base:
+        yield base, project
     store.close()
 
 

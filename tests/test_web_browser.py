@@ -7,6 +7,7 @@ saved (the path is printed). Nothing may be requested from outside the server.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -46,14 +47,23 @@ def _free_port() -> int:
 
 @pytest.fixture
 def server(tmp_path):
-    import uvicorn
 
     project = tmp_path / "ketamine.db"
     open_store(str(project), create=True).close()
     store = ServerStore(str(tmp_path / "server.db"))
     store.add_project("ketamine", "Ketamine fMRI", str(project))
+    with serving(create_app(store)) as base:
+        yield base, project
+    store.close()
+
+
+@contextlib.contextmanager
+def serving(app):
+    """``app`` served by uvicorn on a free loopback port in a thread; yields its base URL."""
+    import uvicorn
+
     port = _free_port()
-    config = uvicorn.Config(create_app(store), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     running = uvicorn.Server(config)
     thread = threading.Thread(target=running.run, daemon=True)
     thread.start()
@@ -61,10 +71,11 @@ def server(tmp_path):
         if running.started:
             break
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", project
-    running.should_exit = True
-    thread.join(timeout=10)
-    store.close()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        running.should_exit = True
+        thread.join(timeout=20)
 
 
 def test_sign_up_import_and_screen_by_keyboard(server, tmp_path, tmp_path_factory):

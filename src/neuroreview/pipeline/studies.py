@@ -24,12 +24,12 @@ from neuroreview.model import Analysis, Space, Study
 
 __all__ = [
     "FocusNote",
-    "StudyFlag",
     "StudyInvalid",
     "StudyNotFound",
     "StudySummary",
     "StudyView",
     "field_errors",
+    "flag_json",
     "find_study",
     "mni_points",
     "parse_study",
@@ -95,23 +95,21 @@ class FocusNote:
         }
 
 
-@dataclass(frozen=True)
-class StudyFlag:
-    """One focus the corpus check flags (``focus_index`` from 0); ``leaves``: it is left out of
-    a meta-analysis (a duplicate is pooled instead)."""
-
-    analysis_id: str
-    focus_index: int
-    x: float
-    y: float
-    z: float
-    space: str
-    reason: str
-    distance_mm: float
-    leaves: bool
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+def flag_json(flag: Any) -> dict[str, Any]:
+    """A corpus-check flag (``cbma.checks.CoordinateFlag``) as the faces show it: where the
+    focus is (``focus_index`` from 0), why, and whether it leaves a meta-analysis (a duplicate
+    is pooled instead)."""
+    return {
+        "analysis_id": flag.analysis_id,
+        "focus_index": flag.focus_index,
+        "x": flag.x,
+        "y": flag.y,
+        "z": flag.z,
+        "space": flag.space,
+        "reason": flag.reason.value,
+        "distance_mm": flag.distance_mm,
+        "leaves": flag.leaves,
+    }
 
 
 @dataclass(frozen=True)
@@ -120,7 +118,8 @@ class StudyView:
 
     study: Study
     foci_notes: list[list[FocusNote]]
-    flags: list[StudyFlag]
+    #: The corpus check's flags of the study (``cbma.checks.CoordinateFlag``).
+    flags: list[Any]
 
     def to_json(self) -> dict[str, Any]:
         """The study as its JSON document, the notes keyed by analysis id, the flags."""
@@ -130,7 +129,7 @@ class StudyView:
                 {"analysis_id": a.id, "foci": [n.to_json() for n in notes]}
                 for a, notes in zip(self.study.analyses, self.foci_notes, strict=True)
             ],
-            "flags": [f.to_json() for f in self.flags],
+            "flags": [flag_json(f) for f in self.flags],
         }
 
 
@@ -211,21 +210,8 @@ def study_view(db: str, study_id: str) -> StudyView:
 
 def view_of(study: Study) -> StudyView:
     """Any study (stored or being edited) with its foci placed and its flags."""
-    flags = [
-        StudyFlag(
-            analysis_id=f.analysis_id,
-            focus_index=f.focus_index,
-            x=f.x,
-            y=f.y,
-            z=f.z,
-            space=f.space,
-            reason=f.reason.value,
-            distance_mm=f.distance_mm,
-            leaves=f.leaves,
-        )
-        for f in _flags([study])
-    ]
-    reasons = {(f.analysis_id, f.focus_index): f.reason for f in flags}
+    flags = _flags([study])
+    reasons = {(f.analysis_id, f.focus_index): f.reason.value for f in flags}
     notes = [_analysis_notes(a, reasons) for a in study.analyses]
     return StudyView(study=study, foci_notes=notes, flags=flags)
 
