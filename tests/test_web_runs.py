@@ -173,3 +173,27 @@ def test_stopping_the_server_cancels_its_runs_and_records_it(tmp_path):
     assert (record["status"], record["files"]) == ("cancelled", [])
     assert sorted(p.name for p in folder.iterdir()) == [f"{run['id']}.json"]
     server.close()
+
+
+def test_a_run_record_that_cannot_be_read_is_listed_not_dropped(tmp_path):
+    from neuroreview.pipeline.jobs import JobBoard
+
+    folder = tmp_path / "runs" / "ketamine"
+    folder.mkdir(parents=True)
+    (folder / "20261207-120000-review.json").write_text("{not json")
+    (folder / "20261207-110000-analysis.json").write_text(
+        json.dumps(
+            {
+                "id": "20261207-110000-analysis",
+                "kind": "analysis",
+                "spec": {"kind": "analysis"},
+                "started_by": "ann",
+                "started": "2026-12-07T11:00:00Z",
+                "status": "running",
+            }
+        )
+    )
+    broken, stopped = JobBoard(tmp_path / "runs").records("ketamine")
+    assert (broken.id, broken.status) == ("20261207-120000-review", "failed")
+    assert broken.error.startswith("its record 20261207-120000-review.json cannot be read (")
+    assert (stopped.status, stopped.error) == ("failed", "the server stopped during the run")

@@ -304,6 +304,26 @@ def run_files(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
 
 
+def _stored_record(path: Path) -> JobRecord:
+    """A run's record from an earlier server; one that cannot be read is listed as such."""
+    try:
+        values = json.loads(path.read_text())
+        if values.get("status") == "running":
+            # Its server stopped while it ran: it did not finish.
+            values |= {"status": "failed", "error": "the server stopped during the run"}
+        return JobRecord(**values)
+    except (OSError, ValueError, TypeError) as error:
+        return JobRecord(
+            id=path.stem,
+            kind="unknown",
+            spec={},
+            started_by="unknown",
+            started="unknown",
+            status="failed",
+            error=f"its record {path.name} cannot be read ({error})",
+        )
+
+
 class JobBoard:
     """The runs of a server's projects: those running now, and those on disk from before."""
 
@@ -363,12 +383,7 @@ class JobBoard:
         for path in folder.glob("*.json") if folder.is_dir() else []:
             if path.stem in found:
                 continue
-            with contextlib.suppress(OSError, ValueError, TypeError):
-                values = json.loads(path.read_text())
-                if values.get("status") == "running":
-                    # Its server stopped while it ran: it did not finish.
-                    values |= {"status": "failed", "error": "the server stopped during the run"}
-                found[path.stem] = JobRecord(**values)
+            found[path.stem] = _stored_record(path)
         return sorted(found.values(), key=lambda r: r.id, reverse=True)
 
     def file(self, slug: str, job_id: str, relative: str) -> Path:
