@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from neuroreview.cbma import _mc_kernels
+from neuroreview.cbma import _mc_counts, _mc_kernels
 from neuroreview.cbma.base import Combine, NullProblem
 from neuroreview.cbma.parallel import Executor, make_executor
 
@@ -38,6 +38,10 @@ BLOCK_ITERATIONS = 100
 #: bound, so a separable envelope of the (Gaussian) kernels bounds the ALE instead, and a
 #: kernel set that is not separable is not pruned.
 PRUNE_COVERAGE = 20.0
+
+#: Counts up to this many (experiments for MKDA, foci for KDA) run in 16-bit integers, beyond
+#: in 32-bit: a voxel can never count more.
+COUNT_DTYPE_LIMIT = int(np.iinfo(np.int16).max)
 
 _COMBINE_CODE = {
     Combine.ALE: _mc_kernels.ALE,
@@ -187,11 +191,33 @@ class _Engine:
             *separable,
         )
         self._label = np.full(int(padded.prod()), -1, dtype=np.int64)
+        self._counts = _count_layout(problem, halves, padded, runs, inmask)
+        if self._counts is not None:
+            # A voxel counts at most every experiment (MKDA) or every focus (KDA).
+            most = problem.n_experiments if self.combine == _mc_kernels.MKDA else problem.n_foci
+            dtype = np.int16 if most <= COUNT_DTYPE_LIMIT else np.int32
+            self._diff = np.zeros(int(padded.prod()), dtype=dtype)
 
     def run(self, draws: NDArray[np.intp]) -> tuple[NDArray[np.float64], ...]:
         """(max statistic, largest cluster size, largest cluster mass) per row of ``draws``."""
         n = draws.shape[0]
         out = np.zeros((3, n))
+        if self._counts is not None:
+            _mc_counts.run_count_iterations(
+                self.combine == _mc_kernels.MKDA,
+                np.ascontiguousarray(draws, dtype=np.int64),
+                *self._arrays[:3],
+                self._arrays[5],
+                *self._counts,
+                self.threshold if self.clusters else 0.0,
+                self.clusters,
+                self._diff,
+                self._label,
+                out[0],
+                out[1],
+                out[2],
+            )
+            return out[0], out[1], out[2]
         _mc_kernels.run_iterations(
             self.combine,
             np.ascontiguousarray(draws, dtype=np.int64),
@@ -204,6 +230,53 @@ class _Engine:
             out[2],
         )
         return out[0], out[1], out[2]
+
+
+def _count_layout(
+    problem: NullProblem,
+    halves: NDArray[np.int64],
+    padded: NDArray[np.int64],
+    runs: NDArray[np.int64],
+    inmask: NDArray[np.float64],
+) -> tuple[NDArray, ...] | None:
+    """The counting engine's arrays (:mod:`~neuroreview.cbma._mc_counts`), or None when the
+    statistic is not a count: ALE, weighted MKDA, a kernel value other than 1, a sphere row
+    with a gap.
+
+    Returns (row starts per kernel, rows: (di, dj, first k, length, flat offset of (di, dj))
+    relative to the centre, padded shape, byte mask, first and last mask voxel per row).
+    """
+    combine = Combine(problem.combine)
+    if combine is Combine.ALE:
+        return None
+    if problem.weights is not None and np.any(np.asarray(problem.weights) != 1.0):
+        return None
+    strides = np.array([padded[1] * padded[2], padded[2], 1], dtype=np.int64)
+    starts, table = [0], []
+    for index, (kernel, half) in enumerate(zip(problem.kernels, halves, strict=True)):
+        if not np.all((kernel == 0.0) | (kernel == 1.0)):
+            return None
+        rows = kernel.reshape(-1, kernel.shape[2])
+        for cell, row in enumerate(rows):
+            k0, length = int(runs[index, 0, cell]), int(runs[index, 1, cell])
+            if length == 0:
+                continue
+            if np.count_nonzero(row) != length:
+                return None
+            di, dj = (int(x) for x in divmod(cell, kernel.shape[1]))
+            di, dj = di - int(half[0]), dj - int(half[1])
+            table.append((di, dj, k0, length, di * strides[0] + dj * strides[1]))
+        starts.append(len(table))
+    rows = inmask.reshape(-1, padded[2]) > 0
+    has = rows.any(axis=1)
+    return (
+        np.asarray(starts, dtype=np.int64),
+        np.ascontiguousarray(np.asarray(table, dtype=np.int64).reshape(-1, 5).T),
+        padded,
+        (inmask.ravel() > 0).astype(np.uint8),
+        np.where(has, rows.argmax(axis=1), 0).astype(np.int64),
+        np.where(has, padded[2] - rows[:, ::-1].argmax(axis=1), 0).astype(np.int64),
+    )
 
 
 def _check(problem: NullProblem) -> None:
