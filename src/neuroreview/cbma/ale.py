@@ -23,6 +23,7 @@ from neuroreview.cbma.base import (
     NullProblem,
 )
 from neuroreview.cbma.inputs import CoordinateSet
+from neuroreview.cbma.conventions import KernelShape, Placement
 from neuroreview.cbma.ma import AleKernels, ale_kernels, ale_ma, combine_order, subvoxel_cube
 from neuroreview.cbma.null import ALE_STEP, HistogramNull, ale_null, summary_maps
 from neuroreview.cbma.results import CBMAResult
@@ -65,6 +66,8 @@ class ALE(HistogramNullEstimator):
         sample_size: float | None = None,
         voxel_exact: bool = False,
         subvoxel: bool = False,
+        placement: Placement | str = Placement.ROUND,
+        kernel: KernelShape | str = KernelShape.NIMARE,
         space: AnalysisSpace | None = None,
     ) -> None:
         if fwhm is not None and sample_size is not None:
@@ -75,7 +78,17 @@ class ALE(HistogramNullEstimator):
         self.fwhm = fwhm
         self.sample_size = sample_size
         self.voxel_exact = voxel_exact
-        self.subvoxel = subvoxel
+        self.placement = Placement(placement)
+        if subvoxel:
+            if self.placement is Placement.CEIL:
+                raise ValueError(
+                    "subvoxel places kernels exactly; it cannot go with placement 'ceil'"
+                )
+            self.placement = Placement.EXACT
+        self.subvoxel = self.placement is Placement.EXACT
+        self.kernel = KernelShape(kernel)
+        if self.kernel is KernelShape.PYALE and voxel_exact:
+            raise ValueError("pyALE's kernel is already sized per axis; voxel_exact does not apply")
         self.space = space if space is not None else AnalysisSpace.default()
         self._fit: _Fit | None = None
 
@@ -86,8 +99,9 @@ class ALE(HistogramNullEstimator):
             fwhm=self.fwhm,
             sample_size=self.sample_size,
             voxel_exact=self.voxel_exact,
+            shape=self.kernel,
         )
-        ma = ale_ma(coordinates, self.space, kernels, subvoxel=self.subvoxel)
+        ma = ale_ma(coordinates, self.space, kernels, placement=self.placement)
         ma = ma[combine_order(coordinates)]
         stat = ale_statistic(ma)
         null = ale_null(ma, self.space.n_voxels)
@@ -132,6 +146,8 @@ class ALE(HistogramNullEstimator):
             "kernel_fwhm_mm": [float(w) for w in kernels.fwhm_mm],
             "voxel_exact": self.voxel_exact,
             "subvoxel": self.subvoxel,
+            "placement": str(self.placement),
+            "kernel_shape": str(self.kernel),
             "null_method": "approximate",
             "histogram_step": ALE_STEP,
         }
@@ -169,6 +185,15 @@ class ALE(HistogramNullEstimator):
             options.append(
                 "each Gaussian was centred on the reported coordinate rather than the "
                 "nearest voxel, as in GingerALE"
+            )
+        if self.placement is Placement.CEIL:
+            options.append(
+                "each focus was placed on the voxel its coordinates round up to (pyALE's rule) "
+                "rather than the nearest voxel"
+            )
+        if self.kernel is KernelShape.PYALE:
+            options.append(
+                "the Gaussian was truncated at 3.5 standard deviations and normalised as in pyALE"
             )
         extra = ""
         if options:

@@ -203,7 +203,7 @@ def _ma_matrix(result: CBMAResult) -> tuple[CoordinateSet, sparse.csr_matrix]:
     estimator = result.estimator
     if isinstance(estimator, ALE):
         fit = estimator._fitted()
-        ma = ale_ma(fit.coordinates, estimator.space, fit.kernels, subvoxel=estimator.subvoxel)
+        ma = ale_ma(fit.coordinates, estimator.space, fit.kernels, placement=estimator.placement)
     elif isinstance(estimator, MKDADensity):
         fit = estimator._fitted()
         ma = sphere_ma(fit.coordinates, estimator.space, estimator.r)

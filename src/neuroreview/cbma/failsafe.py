@@ -154,7 +154,7 @@ def failsafe_n(
     if k_max < 0:
         raise ValueError(f"max_null_experiments must be non-negative, got {k_max}")
 
-    observed = ale_ma(coordinates, space, fit.kernels, subvoxel=estimator.subvoxel)
+    observed = ale_ma(coordinates, space, fit.kernels, placement=estimator.placement)
     observed = observed[combine_order(coordinates)]
     if k_max:
         extra = _null_experiments(result, k_max, seed)
@@ -164,8 +164,9 @@ def failsafe_n(
             fwhm=estimator.fwhm,
             sample_size=estimator.sample_size,
             voxel_exact=estimator.voxel_exact,
+            shape=estimator.kernel,
         )
-        added = ale_ma(extra, space, kernels)
+        added = ale_ma(extra, space, kernels)  # null foci sit on voxel centres
     else:
         added = observed[:0]
 

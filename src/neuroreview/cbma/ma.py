@@ -37,8 +37,10 @@ from neuroreview.cbma.kernels import (
     ale_kernel,
     ale_sigma_voxels,
     ale_subvoxel_weights,
+    pyale_kernel,
     sphere_offsets,
 )
+from neuroreview.cbma.conventions import KernelShape, Placement
 
 LOG = logging.getLogger(__name__)
 
@@ -62,9 +64,43 @@ def combine_order(coordinates: CoordinateSet) -> NDArray[np.intp]:
     return np.argsort(np.array(coordinates.experiment_ids), kind="stable").astype(np.intp)
 
 
-def focus_voxels(coordinates: CoordinateSet, space: AnalysisSpace) -> NDArray[np.intp]:
-    """Nearest voxel of each focus; foci off the mask or off the grid are logged, not dropped."""
-    ijk = coordinates.ijk(space.grid)
+def placed_voxels(
+    coordinates: CoordinateSet, space: AnalysisSpace, placement: Placement = Placement.ROUND
+) -> NDArray[np.intp]:
+    """The voxel each focus's kernel is centred on, by the convention's placement rule.
+
+    ``round`` (and ``exact``, whose kernels are then shifted by the sub-voxel offset) take the
+    nearest voxel, half-way points to even (NiMARE). ``ceil`` is pyALE's: it rounds voxel
+    coordinates up on its own grid, whose x axis runs from right to left, and clips its indices
+    into [1, n - 1]. In millimetres that moves x down and y and z up to the next voxel centre,
+    which is what is done here on any axis-aligned grid (on the MNI152 2 mm grid, whichever
+    way its x axis runs, the voxels are pyALE's).
+    """
+    if Placement(placement) is not Placement.CEIL:
+        return coordinates.ijk(space.grid)
+    grid = space.grid
+    linear = grid.affine[:3, :3]
+    if np.count_nonzero(linear - np.diag(np.diag(linear))):
+        raise ValueError("pyALE's placement needs a grid whose axes are x, y and z")
+    exact = grid.world_to_voxel_float(coordinates.xyz)
+    if not np.all(np.isfinite(exact)):
+        raise ValueError("coordinates must be finite to map them to voxels")
+    n = np.asarray(grid.shape, dtype=np.intp)
+    ijk = np.empty(exact.shape, dtype=np.intp)
+    for axis, pyale_direction in enumerate((-1.0, 1.0, 1.0)):
+        same = np.sign(linear[axis, axis]) == pyale_direction
+        rounded = np.ceil(exact[:, axis]) if same else np.floor(exact[:, axis])
+        low, high = (1, n[axis] - 1) if same else (0, n[axis] - 2)
+        ijk[:, axis] = np.clip(rounded, low, high)
+    return ijk
+
+
+def focus_voxels(
+    coordinates: CoordinateSet, space: AnalysisSpace, placement: Placement = Placement.ROUND
+) -> NDArray[np.intp]:
+    """Voxel of each focus (:func:`placed_voxels`); foci off the mask or off the grid are
+    logged, not dropped."""
+    ijk = placed_voxels(coordinates, space, placement)
     in_grid = np.asarray(space.grid.contains(ijk), dtype=bool).reshape(-1)
     in_mask = in_grid.copy()
     in_mask[in_grid] = space.mask[tuple(ijk[in_grid].T)]
@@ -191,6 +227,7 @@ def ale_kernels(
     fwhm: float | None = None,
     sample_size: float | None = None,
     voxel_exact: bool = False,
+    shape: KernelShape = KernelShape.NIMARE,
 ) -> AleKernels:
     """Each experiment's ALE kernel: from its sample size, or one fixed width for all.
 
@@ -215,7 +252,12 @@ def ale_kernels(
         widths = [ale_fwhm_mm(n) for n in sizes]
         index = inverse.astype(np.intp)
     return AleKernels(
-        cubes=tuple(ale_kernel(w, voxel_size, voxel_exact=voxel_exact) for w in widths),
+        cubes=tuple(
+            pyale_kernel(w, voxel_size)
+            if KernelShape(shape) is KernelShape.PYALE
+            else ale_kernel(w, voxel_size, voxel_exact=voxel_exact)
+            for w in widths
+        ),
         experiment_kernel=index,
         fwhm_mm=np.array(widths, dtype=np.float64),
         sigma_voxels=np.array(
@@ -252,13 +294,15 @@ def ale_ma(
     kernels: AleKernels,
     *,
     subvoxel: bool = False,
+    placement: Placement = Placement.ROUND,
 ) -> sparse.csr_matrix:
     """ALE MA: per experiment, the maximum over its foci of their Gaussian kernels.
 
-    With ``subvoxel`` each Gaussian is centred on the focus's reported position (GingerALE's
-    placement) instead of the nearest voxel centre.
+    With ``subvoxel`` (placement ``exact``) each Gaussian is centred on the focus's reported
+    position (GingerALE's placement) instead of a voxel centre.
     """
-    ijk = focus_voxels(coordinates, space)
+    subvoxel = subvoxel or Placement(placement) is Placement.EXACT
+    ijk = focus_voxels(coordinates, space, placement)
     exact = space.grid.world_to_voxel_float(coordinates.xyz)
     canvas = _Canvas(space, summed=False)
     supports = [_cube_support(cube) for cube in kernels.cubes]
@@ -280,10 +324,12 @@ def sphere_ma(
     radius_mm: float = 10.0,
     *,
     summed: bool = False,
+    placement: Placement = Placement.ROUND,
 ) -> sparse.csr_matrix:
     """(M)KDA MA: 1 within ``radius_mm`` of a focus; overlaps within an experiment are
-    combined by maximum (MKDA: the experiment is active or not) or summed (KDA)."""
-    ijk = focus_voxels(coordinates, space)
+    combined by maximum (MKDA: the experiment is active or not) or summed (KDA). Spheres sit
+    on voxels, so placement ``exact`` means the nearest voxel here."""
+    ijk = focus_voxels(coordinates, space, placement)
     offsets = sphere_offsets(radius_mm, space.grid.voxel_size)
     ones = np.ones((1, offsets.shape[0]), dtype=np.float32)
     canvas = _Canvas(space, summed=summed)
