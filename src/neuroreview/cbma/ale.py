@@ -22,8 +22,8 @@ from neuroreview.cbma.base import (
     HistogramNullEstimator,
     NullProblem,
 )
-from neuroreview.cbma.inputs import CoordinateSet
 from neuroreview.cbma.conventions import KernelShape, Placement
+from neuroreview.cbma.inputs import CoordinateSet
 from neuroreview.cbma.ma import AleKernels, ale_kernels, ale_ma, combine_order, subvoxel_cube
 from neuroreview.cbma.null import ALE_STEP, HistogramNull, ale_null, summary_maps
 from neuroreview.cbma.results import CBMAResult

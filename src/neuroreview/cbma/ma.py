@@ -30,6 +30,7 @@ from numpy.typing import NDArray
 from scipy import sparse
 
 from neuroreview.cbma.base import AnalysisSpace
+from neuroreview.cbma.conventions import KernelShape, Placement
 from neuroreview.cbma.inputs import CBMAInputError, CoordinateSet
 from neuroreview.cbma.kernels import (
     GAUSSIAN_TRUNCATE,
@@ -40,7 +41,6 @@ from neuroreview.cbma.kernels import (
     pyale_kernel,
     sphere_offsets,
 )
-from neuroreview.cbma.conventions import KernelShape, Placement
 
 LOG = logging.getLogger(__name__)
 
