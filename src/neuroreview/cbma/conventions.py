@@ -94,6 +94,34 @@ class Convention:
             points = np.round(points)
         return points
 
+    def describe(self) -> str:
+        """One methods-text sentence naming the convention and its choices."""
+        base = self.name.split("+")[0]
+        tool = {"nimare": "NiMARE's", "pyale": "pyALE's", "gingerale": "GingerALE's"}[base]
+        changed = " with choices changed from them" if "+custom" in self.name else ""
+        transform = {
+            TransformMethod.LANCASTER_POOLED: "Lancaster's pooled icbm2tal transform",
+            TransformMethod.LANCASTER_SPM: "Lancaster's SPM icbm2tal transform",
+            TransformMethod.LANCASTER_FSL: "Lancaster's FSL icbm2tal transform",
+            TransformMethod.BRETT: "Brett's tal2mni",
+        }[self.talairach]
+        rounded = ", rounded to whole millimetres" if self.talairach_round_mm else ""
+        placement = {
+            Placement.ROUND: "on the nearest voxel (half-way points to even)",
+            Placement.CEIL: "on the voxel pyALE's rule gives (voxel coordinates rounded up on its "
+            "right-to-left grid, indices clipped into [1, n - 1])",
+            Placement.EXACT: "at their reported coordinates (sub-voxel)",
+        }[self.placement]
+        kernel = {
+            KernelShape.NIMARE: "truncated at 4 standard deviations (NiMARE)",
+            KernelShape.PYALE: "truncated at 3.5 standard deviations (pyALE)",
+        }[self.kernel]
+        return (
+            f"The analysis followed {tool} conventions{changed} (neuroreview convention "
+            f"'{self.name}'): Talairach foci were converted to MNI with {transform}{rounded}; "
+            f"kernels were centred {placement}; ALE Gaussians were {kernel}."
+        )
+
     def record(self) -> dict[str, object]:
         """The choices as plain values, for ``analysis.json`` and the methods text."""
         return {

@@ -19,6 +19,7 @@ from enum import StrEnum
 import numpy as np
 from numpy.typing import NDArray
 
+from neuroreview.cbma.conventions import Convention
 from neuroreview.cbma.inputs import CBMAInputError, CoordinateSet
 from neuroreview.model import Space, Study
 from neuroreview.space import DEFAULT_METHOD, TransformMethod, convert
@@ -92,13 +93,17 @@ class Pooling:
         }
 
 
-def _mni_points(study: Study, analysis, method: TransformMethod | str) -> NDArray[np.float64]:
+def _mni_points(
+    study: Study, analysis, method: TransformMethod | str, convention: Convention | None
+) -> NDArray[np.float64]:
     if analysis.space is Space.UNKNOWN:
         raise CBMAInputError(
             f"study {study.id!r}, analysis {analysis.id!r}: the coordinate space is unknown; "
             "record MNI or Talairach before meta-analysing it"
         )
     points = np.array([[f.x, f.y, f.z] for f in analysis.foci], dtype=np.float64)
+    if convention is not None:
+        return convention.to_mni(points, analysis.space)
     if analysis.space is not Space.MNI:
         points = convert(points, analysis.space, Space.MNI, method=method)
     return points
@@ -118,8 +123,12 @@ def build_experiments(
     unit: ExperimentUnit | str = ExperimentUnit.GROUP,
     *,
     method: TransformMethod | str = DEFAULT_METHOD,
+    convention: Convention | None = None,
 ) -> tuple[CoordinateSet, Pooling]:
     """The experiments of ``studies`` under ``unit``, with an account of every merge.
+
+    Talairach foci are converted with ``method``, or as ``convention`` says (its transform,
+    and rounding to whole mm for pyALE's).
 
     A group's experiment keeps the id ``study-analysis`` when it holds one analysis (NiMARE's
     id), else ``study-a1+a2``; its sample size is the largest its analyses report (one group,
@@ -141,7 +150,7 @@ def build_experiments(
                 key = (analysis.subject_group or "", analysis.direction.value)
             groups.setdefault(key, []).append(analysis)
         for members in groups.values():
-            points = np.vstack([_mni_points(study, a, method) for a in members])
+            points = np.vstack([_mni_points(study, a, method, convention) for a in members])
             unique = points if unit is ExperimentUnit.ANALYSIS else _unique_rows(points)
             experiment = f"{study.id}-{'+'.join(a.id for a in members)}"
             known = [n for a in members if (n := a.n_subjects or study.n_subjects)]

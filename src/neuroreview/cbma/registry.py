@@ -41,6 +41,8 @@ def _ale(
     sample_size: float | None = None,
     voxel_exact: bool = False,
     subvoxel: bool = False,
+    placement: str = "round",
+    kernel: str = "nimare",
     **_: Any,
 ) -> CBMAEstimator:
     from neuroreview.cbma.ale import ALE
@@ -50,6 +52,8 @@ def _ale(
         sample_size=sample_size,
         voxel_exact=voxel_exact,
         subvoxel=subvoxel,
+        placement=placement,
+        kernel=kernel,
         space=space,
     )
 

@@ -110,6 +110,53 @@ def analyze(
         bool,
         typer.Option("--subvoxel", help="ALE: centre kernels on the reported focus (GingerALE)."),
     ] = False,
+    convention: Annotated[
+        str,
+        typer.Option(
+            metavar="nimare|pyale|gingerale",
+            help="ALE: whose conventions to follow (Talairach conversion, placement on the grid, "
+            "kernel truncation); the choices below override single ones.",
+        ),
+    ] = "nimare",
+    placement: Annotated[
+        str | None,
+        typer.Option(
+            metavar="round|ceil|exact",
+            help="ALE: centre kernels on the nearest voxel (NiMARE), pyALE's rounded-up voxel, "
+            "or the exact coordinate (GingerALE; = --subvoxel).",
+        ),
+    ] = None,
+    ale_kernel: Annotated[
+        str | None,
+        typer.Option(
+            metavar="nimare|pyale", help="ALE: Gaussian cut at 4 (NiMARE) or 3.5 sd (pyALE)."
+        ),
+    ] = None,
+    talairach: Annotated[
+        str | None,
+        typer.Option(
+            metavar="lancaster_pooled|lancaster_spm|lancaster_fsl|brett",
+            help="Transform for Talairach foci (NiMARE: lancaster_pooled; pyALE: lancaster_spm).",
+        ),
+    ] = None,
+    talairach_round_mm: Annotated[
+        bool | None,
+        typer.Option(
+            "--talairach-round-mm/--no-talairach-round-mm",
+            help="Round converted Talairach foci to whole mm (pyALE does).",
+        ),
+    ] = None,
+    mask: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="Analysis and null mask: a NIfTI image on the MNI152 2 mm grid (e.g. pyALE's "
+            "or GingerALE's); voxels above --mask-threshold.",
+        ),
+    ] = None,
+    mask_threshold: Annotated[
+        float, typer.Option(help="Voxels of --mask above this value are in the mask.")
+    ] = 0.0,
     early_stop: Annotated[
         float | None,
         typer.Option(
@@ -189,6 +236,15 @@ def analyze(
         early_stop=early_stop,
         voxel_thresh=voxel_thresh,
         alpha=alpha,
+        convention=convention.lower(),
+        convention_choices={
+            "placement": placement,
+            "kernel": ale_kernel,
+            "talairach": talairach,
+            "talairach_round_mm": talairach_round_mm,
+        },
+        mask=None if mask is None else str(mask),
+        mask_threshold=mask_threshold,
     )
     filters = {
         "--population": population,

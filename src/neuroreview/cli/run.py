@@ -97,6 +97,14 @@ def run(
             "repeated_course; your own corpus also includes unknown); repeat for several.",
         ),
     ] = None,
+    convention: Annotated[
+        str | None,
+        typer.Option(
+            metavar="nimare|pyale|gingerale",
+            help="Whose conventions the ALE follows (nimare): Talairach conversion, placement "
+            "on the grid, kernel truncation.",
+        ),
+    ] = None,
     min_experiments: Annotated[
         int | None,
         typer.Option(
@@ -124,6 +132,7 @@ def run(
         "workers": workers,
         "include_exposure": include_exposure or None,
         "min_experiments": min_experiments,
+        "convention": convention.lower() if convention else None,
     }
     review = ReviewConfig.from_options(config, options)
     preflight(review, force)

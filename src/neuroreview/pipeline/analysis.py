@@ -225,9 +225,18 @@ def run_analysis(
             loaded = read_store(request.db, request.filters)
         studies, left_out = of_kinds(loaded.studies, request.kinds)
         flags = checked(studies, request.keep_outside_mask)
-        coordinates, pooling = build_experiments(studies, unit)
+        convention = settings.resolved_convention()
+        coordinates, pooling = build_experiments(studies, unit, convention=convention)
     with compute.computing(request.scheduler, request.workers):
         outcome, imputation = impute_and_perform(coordinates, settings, rule, timer, reporter)
+    if settings.mask is not None:
+        mask_file = Path(settings.mask)
+        loaded.record["mask"] = {
+            "path": str(mask_file),
+            "sha256": file_sha256(mask_file),
+            "threshold": settings.mask_threshold,
+            "n_voxels": outcome.estimator.space.n_voxels,
+        }
     inputs_record = loaded.record | {
         "experiments": pooling.to_dict(),
         "not_analysed": left_out,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -49,6 +49,9 @@ class ReviewConfig(BaseModel):
     workers: int | None = Field(default=None, ge=1)
     include_exposure: tuple[Exposure, ...] = ()
     min_experiments: int = Field(default=DEFAULT_MIN_EXPERIMENTS, ge=2)
+    #: Whose conventions the ALE follows (cbma.conventions): nimare, pyale or gingerale.
+    #: MKDA keeps NiMARE's (pyALE and GingerALE compute ALE only).
+    convention: Literal["nimare", "pyale", "gingerale"] = "nimare"
 
     @field_validator("include_exposure", mode="before")
     @classmethod
@@ -144,6 +147,7 @@ class ReviewConfig(BaseModel):
             + ", ".join(_quote(e.value) for e in self.include_exposure)
             + "]",
             f"min_experiments = {self.min_experiments}",
+            f"convention = {_quote(self.convention)}",
         ]
         return "\n".join(lines) + "\n"
 
@@ -205,6 +209,7 @@ def meta_analysis_settings(method: str, config: ReviewConfig):
         voxel_thresh=0.001,
         alpha=0.05,
         diagnostics=("contribution",) if method == "ale" else (),
+        convention=config.convention if method == "ale" else "nimare",
     )
     settings.check()
     return settings

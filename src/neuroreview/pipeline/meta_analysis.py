@@ -238,6 +238,7 @@ def analysis_record(
         "n_foci": coordinates.n_foci,
         "experiments": experiments(coordinates, imputation.experiments if imputation else ()),
         "method": settings.method,
+        "convention": settings.resolved_convention().record(),
         "estimator": outcome.estimator_settings,
         "null_mask": settings.null_mask,
         "n_null_voxels": int(len(outcome.estimator.space.null_ijk())),
@@ -251,7 +252,9 @@ def analysis_record(
         },
         "maps": [map_file(name) for name in sorted(outcome.result.maps)],
         "versions": versions(),
-        "methods": " ".join(outcome.result.descriptions),
+        "methods": " ".join(
+            (*outcome.result.descriptions, settings.resolved_convention().describe())
+        ),
     }
     if outcome.diagnostics:
         from neuroreview.pipeline.diagnostics import diagnostics_record

@@ -47,7 +47,7 @@ def meta_analyse(
 
     timer = Timer()
     start = time.perf_counter()
-    coordinates, pooling = build_experiments(studies)
+    coordinates, pooling = build_experiments(studies, convention=settings.resolved_convention())
     sized = registry.method(method).uses_sample_size
     if sized and len(coordinates.missing_sample_sizes()) == coordinates.n_experiments:
         return {

@@ -4,6 +4,7 @@ the timer that records how long each part took."""
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -13,7 +14,8 @@ from neuroreview.cbma.registry import ONE_SET_METHODS, label, method, taking
 from neuroreview.errors import NeuroreviewError
 
 if TYPE_CHECKING:
-    from neuroreview.cbma.base import CBMAEstimator
+    from neuroreview.cbma.base import AnalysisSpace, CBMAEstimator
+    from neuroreview.cbma.conventions import Convention
 
 METHODS = ONE_SET_METHODS
 NULL_MASKS = ("brain", "gm")
@@ -52,6 +54,49 @@ class Settings:
     alpha: float
     #: Per-cluster diagnostics to compute (names of pipeline.diagnostics.DIAGNOSTICS).
     diagnostics: tuple[str, ...] = ()
+    #: The tool whose conventions to follow (cbma.conventions), and any choice set on its own.
+    convention: str = "nimare"
+    convention_choices: dict[str, object] = field(default_factory=dict)
+    #: A mask image (MNI152 2 mm grid) replacing the brain mask as analysis and null mask.
+    mask: str | None = None
+    mask_threshold: float = 0.0
+
+    def analysis_space(self) -> AnalysisSpace:
+        """The grid and masks: the built-in brain mask, or ``--mask`` (read once)."""
+        from neuroreview.cbma.base import AnalysisSpace
+
+        default = AnalysisSpace.default(self.null_mask)
+        if self.mask is None:
+            return default
+        cached = getattr(self, "_space", None)
+        if cached is None:
+            from neuroreview.io.masks import read_mask
+
+            mask = read_mask(self.mask, self.mask_threshold)
+            null = mask & default.null_mask if self.null_mask == "gm" else mask
+            cached = AnalysisSpace(default.grid, mask, null)
+            self._space = cached
+        return cached
+
+    def resolved_convention(self) -> Convention:
+        """The convention with the choices given on their own applied (``--subvoxel`` is
+        placement ``exact``); a bad name or value is refused in the CLI's words."""
+        from neuroreview.cbma.conventions import convention
+
+        choices = {k: v for k, v in self.convention_choices.items() if v is not None}
+        if self.subvoxel:
+            if choices.get("placement", "exact") != "exact":
+                raise NeuroreviewError("--subvoxel is placement 'exact'; give one of them")
+            choices["placement"] = "exact"
+        try:
+            return convention(self.convention).with_choices(**choices)
+        except ValueError as error:
+            message = re.sub(
+                r"^convention choice (\w+)",
+                lambda m: "--" + {"kernel": "ale-kernel"}.get(m[1], m[1]).replace("_", "-"),
+                str(error),
+            )
+            raise NeuroreviewError(message) from None
 
     def check(self) -> None:
         """Refuse contradictory or meaningless options, each in one line."""
@@ -91,6 +136,24 @@ class Settings:
                 )
         if self.fwhm is not None and self.sample_size is not None:
             raise NeuroreviewError("give --fwhm or --sample-size, not both")
+        chosen_convention = self.resolved_convention()
+        if self.method != "ale":
+            ale_only = {
+                "--convention": self.convention if self.convention != "nimare" else None,
+                "--placement": None if chosen_convention.placement == "round" else "",
+                "--ale-kernel": None if chosen_convention.kernel == "nimare" else "",
+            }
+            for option, value in ale_only.items():
+                if value is not None:
+                    shown = f" {value}" if value else ""
+                    raise NeuroreviewError(
+                        f"{option}{shown} applies to ALE only, not {chosen.label}: pyALE and "
+                        "GingerALE compute ALE, and spheres sit on voxels"
+                    )
+        if chosen_convention.kernel == "pyale" and self.voxel_exact:
+            raise NeuroreviewError(
+                "--voxel-exact does not apply to pyALE's kernel, which is sized per axis already"
+            )
 
     def check_sample_sizes(self, missing: list[str]) -> None:
         """ALE without a fixed kernel needs every sample size; say so in the CLI's words."""
@@ -103,13 +166,12 @@ class Settings:
             )
 
     def estimator(self) -> CBMAEstimator:
-        from neuroreview.cbma.base import AnalysisSpace
-
         return method(self.method).build(
-            AnalysisSpace.default(self.null_mask),
+            self.analysis_space(),
             fwhm=self.fwhm,
             sample_size=self.sample_size,
             voxel_exact=self.voxel_exact,
-            subvoxel=self.subvoxel,
+            placement=self.resolved_convention().placement,
+            kernel=self.resolved_convention().kernel,
             radius=self.radius,
         )
