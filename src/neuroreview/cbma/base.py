@@ -182,6 +182,11 @@ class HistogramNullEstimator(CBMAEstimator):
             raise RuntimeError(f"fit the {type(self).__name__} estimator first")
         return self._fit
 
+    @property
+    def fitted_coordinates(self) -> CoordinateSet:
+        """The foci the estimator was fitted to (with any imputed sample sizes)."""
+        return self._fitted().coordinates
+
     def p_to_summarystat(self, p: float) -> float:
         return self._fitted().null.threshold(p)
 

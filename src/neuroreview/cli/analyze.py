@@ -146,6 +146,18 @@ def analyze(
             help="Round converted Talairach foci to whole mm (pyALE does).",
         ),
     ] = None,
+    sensitivity: Annotated[
+        bool,
+        typer.Option(
+            "--sensitivity",
+            help="ALE with FWE: rerun under every tool's conventions and under --jitters "
+            "jittered foci; clusters.tsv says how often each cluster survived.",
+        ),
+    ] = False,
+    jitters: Annotated[int, typer.Option(help="Jittered reruns of --sensitivity.")] = 20,
+    jitter_mm: Annotated[
+        float, typer.Option(help="--sensitivity moves each focus within +-MM per axis.")
+    ] = 1.0,
     mask: Annotated[
         Path | None,
         typer.Option(
@@ -243,6 +255,9 @@ def analyze(
             "talairach": talairach,
             "talairach_round_mm": talairach_round_mm,
         },
+        sensitivity=sensitivity,
+        jitters=jitters,
+        jitter_mm=jitter_mm,
         mask=None if mask is None else str(mask),
         mask_threshold=mask_threshold,
     )

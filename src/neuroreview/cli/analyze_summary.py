@@ -43,14 +43,18 @@ def print_analysis(record: dict[str, Any], clusters: pd.DataFrame, out: Path) ->
         console.print(f"{len(main)} clusters at the uncorrected cluster-forming threshold")
     if len(main):
         table = Table()
+        tested = "survives_conventions" in main.columns
         columns = ["cluster", "voxels", "mm3", "x", "y", "z", "peak z"] + (["p FWE"] if fwe else [])
+        columns += ["conventions", "jitters"] if tested else []
         for column in columns:
             table.add_column(column, justify="right")
         table.add_column("AAL3 label at peak")
         for row in main.itertuples():
             cells = [row.cluster_id, row.size_voxels, row.size_mm3, row.x, row.y, row.z]
             cells = [f"{c:g}" for c in cells] + [f"{row.peak_stat:.2f}"]
-            table.add_row(*cells, *([f"{row.p_corrected:.4g}"] if fwe else []), row.label)
+            cells += [f"{row.p_corrected:.4g}"] if fwe else []
+            cells += [row.survives_conventions, row.survives_jitters] if tested else []
+            table.add_row(*cells, row.label)
         console.print(table)
     console.print(
         f"results written to {out}/ ({len(record['maps'])} maps, {CLUSTER_TABLE}, {ANALYSIS_RECORD})"

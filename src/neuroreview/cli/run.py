@@ -105,6 +105,17 @@ def run(
             "on the grid, kernel truncation.",
         ),
     ] = None,
+    sensitivity: Annotated[
+        bool | None,
+        typer.Option(
+            "--sensitivity/--no-sensitivity",
+            help="Test each surviving ALE cluster under every tool's conventions and under "
+            "jittered foci (on).",
+        ),
+    ] = None,
+    jitters: Annotated[
+        int | None, typer.Option(min=0, help="Jittered reruns of the sensitivity check (20).")
+    ] = None,
     min_experiments: Annotated[
         int | None,
         typer.Option(
@@ -133,6 +144,8 @@ def run(
         "include_exposure": include_exposure or None,
         "min_experiments": min_experiments,
         "convention": convention.lower() if convention else None,
+        "sensitivity": sensitivity,
+        "jitters": jitters,
     }
     review = ReviewConfig.from_options(config, options)
     preflight(review, force)

@@ -198,6 +198,7 @@ def run_analysis(
     import secrets
 
     from neuroreview.cbma.experiments import ExperimentUnit, build_experiments
+    from neuroreview.pipeline import sensitivity
     from neuroreview.pipeline.analysis_folder import publish_analysis, writable_target
     from neuroreview.pipeline.diagnostics import parse_diagnostics
     from neuroreview.pipeline.meta_analysis import analysis_record, impute_and_perform
@@ -229,6 +230,14 @@ def run_analysis(
         coordinates, pooling = build_experiments(studies, unit, convention=convention)
     with compute.computing(request.scheduler, request.workers):
         outcome, imputation = impute_and_perform(coordinates, settings, rule, timer, reporter)
+        if sensitivity.applies(settings):
+            with timer.step("convention_sensitivity"):
+                outcome.convention_sensitivity = sensitivity.convention_sensitivity(
+                    outcome,
+                    settings,
+                    lambda chosen: build_experiments(studies, unit, convention=chosen)[0],
+                    reporter,
+                )
     if settings.mask is not None:
         mask_file = Path(settings.mask)
         loaded.record["mask"] = {

@@ -52,6 +52,10 @@ class ReviewConfig(BaseModel):
     #: Whose conventions the ALE follows (cbma.conventions): nimare, pyale or gingerale.
     #: MKDA keeps NiMARE's (pyALE and GingerALE compute ALE only).
     convention: Literal["nimare", "pyale", "gingerale"] = "nimare"
+    #: Test each surviving ALE cluster under every convention and ``jitters`` jitters of the
+    #: foci (pipeline.sensitivity).
+    sensitivity: bool = True
+    jitters: int = Field(default=20, ge=0)
 
     @field_validator("include_exposure", mode="before")
     @classmethod
@@ -148,6 +152,8 @@ class ReviewConfig(BaseModel):
             + "]",
             f"min_experiments = {self.min_experiments}",
             f"convention = {_quote(self.convention)}",
+            f"sensitivity = {'true' if self.sensitivity else 'false'}",
+            f"jitters = {self.jitters}",
         ]
         return "\n".join(lines) + "\n"
 
@@ -210,6 +216,8 @@ def meta_analysis_settings(method: str, config: ReviewConfig):
         alpha=0.05,
         diagnostics=("contribution",) if method == "ale" else (),
         convention=config.convention if method == "ale" else "nimare",
+        sensitivity=config.sensitivity and method == "ale",
+        jitters=config.jitters,
     )
     settings.check()
     return settings

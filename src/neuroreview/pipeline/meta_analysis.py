@@ -81,6 +81,8 @@ class Outcome:
     sensitivity: pd.DataFrame | None = None
     #: Per-cluster diagnostics (file name -> table), when asked for.
     diagnostics: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: What the convention sensitivity check found (pipeline.sensitivity), when run.
+    convention_sensitivity: dict[str, Any] | None = None
 
 
 def perform(
@@ -217,6 +219,14 @@ def _sensitivity_sentence(outcome: Outcome) -> str:
     )
 
 
+def _sensitivity_methods(outcome: Outcome) -> tuple[str, ...]:
+    if outcome.convention_sensitivity is None:
+        return ()
+    from neuroreview.pipeline.sensitivity import describe
+
+    return (describe(outcome.convention_sensitivity),)
+
+
 def analysis_record(
     outcome: Outcome,
     settings: Settings,
@@ -253,9 +263,15 @@ def analysis_record(
         "maps": [map_file(name) for name in sorted(outcome.result.maps)],
         "versions": versions(),
         "methods": " ".join(
-            (*outcome.result.descriptions, settings.resolved_convention().describe())
+            (
+                *outcome.result.descriptions,
+                settings.resolved_convention().describe(),
+                *_sensitivity_methods(outcome),
+            )
         ),
     }
+    if outcome.convention_sensitivity is not None:
+        record["convention_sensitivity"] = outcome.convention_sensitivity
     if outcome.diagnostics:
         from neuroreview.pipeline.diagnostics import diagnostics_record
 

@@ -41,6 +41,7 @@ def meta_analyse(
     from neuroreview.cbma import registry
     from neuroreview.cbma.experiments import build_experiments
     from neuroreview.cbma.imputation import MEDIAN
+    from neuroreview.pipeline import sensitivity
     from neuroreview.pipeline.analysis_folder import write_folder
     from neuroreview.pipeline.meta_analysis import analysis_record, impute_and_perform
     from neuroreview.pipeline.settings import Timer
@@ -59,6 +60,14 @@ def meta_analyse(
     outcome, imputation = impute_and_perform(
         coordinates, settings, MEDIAN if sized else None, timer, progress
     )
+    if sensitivity.applies(settings):
+        with timer.step("convention_sensitivity"):
+            outcome.convention_sensitivity = sensitivity.convention_sensitivity(
+                outcome,
+                settings,
+                lambda chosen: build_experiments(studies, convention=chosen)[0],
+                progress,
+            )
     inputs = inputs | {"study_ids": [s.id for s in studies], "experiments": pooling.to_dict()}
     analysis = analysis_record(outcome, settings, coordinates, studies, inputs, imputation)
     files.path(within(parent, folder)).mkdir(parents=True)

@@ -57,6 +57,10 @@ class Settings:
     #: The tool whose conventions to follow (cbma.conventions), and any choice set on its own.
     convention: str = "nimare"
     convention_choices: dict[str, object] = field(default_factory=dict)
+    #: Convention sensitivity of each surviving ALE cluster (pipeline.sensitivity).
+    sensitivity: bool = False
+    jitters: int = 20
+    jitter_mm: float = 1.0
     #: A mask image (MNI152 2 mm grid) replacing the brain mask as analysis and null mask.
     mask: str | None = None
     mask_threshold: float = 0.0
@@ -136,6 +140,16 @@ class Settings:
                 )
         if self.fwhm is not None and self.sample_size is not None:
             raise NeuroreviewError("give --fwhm or --sample-size, not both")
+        if self.sensitivity:
+            if self.method != "ale" or not self.fwe:
+                raise NeuroreviewError(
+                    "--sensitivity tests the clusters that survive ALE's cluster-level FWE: it "
+                    "needs --method ale and the Monte Carlo (not --no-fwe)"
+                )
+            if self.jitters < 0:
+                raise NeuroreviewError(f"--jitters must be 0 or more, got {self.jitters}")
+            if not self.jitter_mm > 0:
+                raise NeuroreviewError(f"--jitter-mm must be positive, got {self.jitter_mm:g}")
         chosen_convention = self.resolved_convention()
         if self.method != "ale":
             ale_only = {
