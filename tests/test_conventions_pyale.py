@@ -78,3 +78,27 @@ def test_pyale_kernel_is_its_gaussian_by_hand() -> None:
     profile /= profile.sum()
     np.testing.assert_allclose(cube[8, 8], profile * profile[8] ** 2, rtol=1e-12)
     assert KernelShape("pyale") is KernelShape.PYALE
+
+
+@pytest.mark.parametrize("name", DATASETS)
+def test_null_histogram_equals_pyales(name: str) -> None:
+    """pyALE's analytic null (its hx_conv, computed over our brain mask) bin for bin."""
+    record, arrays = _fixture(name)
+    estimator = ALE(placement="ceil", kernel="pyale", histogram="pyale")
+    estimator.fit(_coordinates(record, PYALE))
+    null = estimator._fitted().null
+    theirs = arrays["hx_conv"]
+    ours = np.cumsum(null.weights[::-1])[::-1]
+    assert ours.shape == theirs.shape
+    np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-15)
+    # The cluster-forming value: the voxels pyALE would keep (tail below 0.001 at their bin)
+    # are exactly those above it.
+    cut = estimator.p_to_summarystat(0.001)
+    first = int(np.flatnonzero(theirs < 0.001)[0])
+    assert cut == pytest.approx((first - 0.5) * 1e-4, abs=1e-15)
+    values = np.concatenate([np.linspace(0, 2 * cut, 2001), [(first - 0.5) * 1e-4]])
+    theirs_kept = theirs[np.clip(np.rint(values * 10_000).astype(int), 0, theirs.size - 1)] < 0.001
+    assert np.array_equal(values > cut, theirs_kept)
+    # NiMARE's histogram gives another null (1e-5 bins).
+    nimare = ALE(placement="ceil", kernel="pyale").fit(_coordinates(record, PYALE))
+    assert nimare.settings["histogram_step"] == 1e-5

@@ -10,7 +10,9 @@ grid, kernels, MA maps) and ``compute_ale``. What it writes, per dataset:
   (its 0-based (i, j, k) on the 91 x 109 x 91 MNI152 2 mm grid);
 * ``<name>.npz``: pyALE's ALE map at a fixed sample of voxels (every fourth voxel along each
   axis, the 3 x 3 x 3 neighbourhood of every focus, and the map's maximum): flat indices
-  (C order) and float64 values.
+  (C order) and float64 values; and ``hx_conv``, its analytic null (the upper tail of the ALE
+  histogram per 1e-4 bin), computed over our MNI152 brain mask put in place of pyALE's (whose
+  licence does not let us ship it).
 
 Run: ``python tools/make_pyale_fixtures.py /path/to/pyALE`` (a checkout; its commit is
 recorded). Needs pandas and openpyxl to write the Excel files pyALE reads.
@@ -121,11 +123,24 @@ def _sample_indices(xyz: list[np.ndarray], ale: np.ndarray) -> np.ndarray:
     return np.flatnonzero(grid).astype(np.int32)
 
 
-def run_pyale(pyale: Path, rows: list[dict]) -> tuple[list[np.ndarray], np.ndarray]:
-    """(per experiment, pyALE's 3 x n voxel indices; the ALE map), from pyALE's own code."""
+def _our_mask_on_pyales_grid() -> np.ndarray:
+    """Our MNI152 2 mm brain mask, x axis turned to pyALE's right-to-left grid. pyALE's own
+    mask (Grey10.nii) is not ours to ship; with this one the fixtures need nothing of pyALE."""
+    from neuroreview.space.grid import brain_mask_array
+
+    return np.ascontiguousarray(brain_mask_array()[::-1])
+
+
+def run_pyale(pyale: Path, rows: list[dict]) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """(per experiment, pyALE's 3 x n voxel indices; the ALE map; the null's tail ``hx_conv``),
+    from pyALE's own code, its mask replaced by ours (see ``_our_mask_on_pyales_grid``)."""
     sys.path.insert(0, str(pyale))
-    from utils.compute import compute_ale  # noqa: PLC0415 (pyALE's module, found at run time)
+    import utils.compute as compute  # noqa: PLC0415 (pyALE's module, found at run time)
+    from utils.compute import compute_ale, compute_hx, compute_hx_conv  # noqa: PLC0415
     from utils.read_exp_info import read_exp_info  # noqa: PLC0415
+
+    compute.prior = _our_mask_on_pyales_grid()
+    compute.sample_space = np.array(np.where(compute.prior))
 
     table = pd.DataFrame(
         {
@@ -149,7 +164,15 @@ def run_pyale(pyale: Path, rows: list[dict]) -> tuple[list[np.ndarray], np.ndarr
             os.chdir(here)
     xyz = [np.asarray(v, dtype=np.int64) for v in experiments.XYZ]
     ma = np.array([m for m in experiments.MA.values])
-    return xyz, compute_ale(ma)
+    # main_effect's histogram set-up, as pyALE writes it (analysis/main_effect.py).
+    mb = 1.0
+    for kernel in experiments.Kernels:
+        mb = mb * (1 - np.max(kernel))
+    bin_steps = 0.0001
+    bin_edges = np.arange(0.00005, 1 - mb + 0.001, bin_steps)
+    bin_centers = np.arange(0, 1 - mb + 0.001, bin_steps)
+    hx_conv = compute_hx_conv(compute_hx(ma, bin_edges), bin_centers, int(1 / bin_steps))
+    return xyz, compute_ale(ma), hx_conv
 
 
 def main() -> None:
@@ -165,7 +188,7 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     for name, (make, seed) in DATASETS.items():
         rows = make(seed)
-        xyz, ale = run_pyale(args.pyale, rows)
+        xyz, ale, hx_conv = run_pyale(args.pyale, rows)
         index = _sample_indices(xyz, ale)
         record = {
             "made_by": "tools/make_pyale_fixtures.py",
@@ -178,7 +201,7 @@ def main() -> None:
             "ale_sum": float(ale.sum()),
         }
         (OUT / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")
-        np.savez_compressed(OUT / f"{name}.npz", index=index, ale=ale.flat[index])
+        np.savez_compressed(OUT / f"{name}.npz", index=index, ale=ale.flat[index], hx_conv=hx_conv)
         print(f"{name}: {len(rows)} foci, {len(xyz)} experiments, {index.size} voxels sampled")
 
 

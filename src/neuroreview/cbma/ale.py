@@ -22,10 +22,11 @@ from neuroreview.cbma.base import (
     HistogramNullEstimator,
     NullProblem,
 )
-from neuroreview.cbma.conventions import KernelShape, Placement
+from neuroreview.cbma.conventions import HistogramRule, KernelShape, Placement
 from neuroreview.cbma.inputs import CoordinateSet
 from neuroreview.cbma.ma import AleKernels, ale_kernels, ale_ma, combine_order, subvoxel_cube
 from neuroreview.cbma.null import ALE_STEP, HistogramNull, ale_null, summary_maps
+from neuroreview.cbma.null_pyale import PYALE_STEP, pyale_ale_null
 from neuroreview.cbma.results import CBMAResult
 
 
@@ -68,6 +69,7 @@ class ALE(HistogramNullEstimator):
         subvoxel: bool = False,
         placement: Placement | str = Placement.ROUND,
         kernel: KernelShape | str = KernelShape.NIMARE,
+        histogram: HistogramRule | str = HistogramRule.NIMARE,
         space: AnalysisSpace | None = None,
     ) -> None:
         if fwhm is not None and sample_size is not None:
@@ -87,6 +89,7 @@ class ALE(HistogramNullEstimator):
             self.placement = Placement.EXACT
         self.subvoxel = self.placement is Placement.EXACT
         self.kernel = KernelShape(kernel)
+        self.histogram = HistogramRule(histogram)
         if self.kernel is KernelShape.PYALE and voxel_exact:
             raise ValueError("pyALE's kernel is already sized per axis; voxel_exact does not apply")
         self.space = space if space is not None else AnalysisSpace.default()
@@ -104,7 +107,11 @@ class ALE(HistogramNullEstimator):
         ma = ale_ma(coordinates, self.space, kernels, placement=self.placement)
         ma = ma[combine_order(coordinates)]
         stat = ale_statistic(ma)
-        null = ale_null(ma, self.space.n_voxels)
+        if self.histogram is HistogramRule.PYALE:
+            peaks = np.array([c.max() for c in kernels.cubes])[kernels.experiment_kernel]
+            null = pyale_ale_null(ma, self.space.n_voxels, peaks[combine_order(coordinates)])
+        else:
+            null = ale_null(ma, self.space.n_voxels)
         self._fit = _Fit(coordinates, kernels, null)
         return CBMAResult(
             estimator=self,
@@ -148,8 +155,9 @@ class ALE(HistogramNullEstimator):
             "subvoxel": self.subvoxel,
             "placement": str(self.placement),
             "kernel_shape": str(self.kernel),
+            "histogram": str(self.histogram),
             "null_method": "approximate",
-            "histogram_step": ALE_STEP,
+            "histogram_step": PYALE_STEP if self.histogram is HistogramRule.PYALE else ALE_STEP,
         }
 
     def _fwhm_rule(self) -> str:

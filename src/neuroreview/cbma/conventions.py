@@ -26,6 +26,13 @@ The choices, and the source each preset follows:
     fall below machine epsilon (``nimare.meta.utils.get_ale_kernel``). pyALE: a 1-D Gaussian
     over +-ceil(3.5 sigma) voxels normalised to sum 1, cubed (``utils/kernel.py``,
     ``kernel_calc``). GingerALE: NiMARE's kernel was ported from it.
+``histogram``
+    The analytic null's bins, arithmetic and reading. NiMARE: bins of 1e-5, p the tail at a
+    value's bin, the cluster-forming value the last bin whose tail still exceeds p
+    (``nimare.meta.cbma.ale``, ``_compute_null_approximate``; ``nimare.stats.nullhist_to_p``).
+    pyALE: bins of 1e-4, pyALE's convolution (``utils/compute.py``, ``compute_hx_conv``), a voxel
+    forming clusters when the tail at its bin is below p (``compute_z``, ``compute_cluster``);
+    see :mod:`neuroreview.cbma.null_pyale`. GingerALE: NiMARE's.
 """
 
 from __future__ import annotations
@@ -55,6 +62,13 @@ class KernelShape(StrEnum):
     PYALE = "pyale"
 
 
+class HistogramRule(StrEnum):
+    """How the ALE null histogram is built and read (bin width, arithmetic, threshold)."""
+
+    NIMARE = "nimare"
+    PYALE = "pyale"
+
+
 @dataclass(frozen=True)
 class Convention:
     """One named set of choices (see the module docstring for each and its source)."""
@@ -64,6 +78,7 @@ class Convention:
     talairach_round_mm: bool
     placement: Placement
     kernel: KernelShape
+    histogram: HistogramRule = HistogramRule.NIMARE
 
     def with_choices(self, **choices: object) -> Convention:
         """This convention with some choices replaced; renamed ``custom`` unless nothing changed.
@@ -116,10 +131,17 @@ class Convention:
             KernelShape.NIMARE: "truncated at 4 standard deviations (NiMARE)",
             KernelShape.PYALE: "truncated at 3.5 standard deviations (pyALE)",
         }[self.kernel]
+        histogram = {
+            HistogramRule.NIMARE: "bins of 1e-5, a voxel forming clusters above the last bin "
+            "whose tail exceeds the cluster-forming p (NiMARE)",
+            HistogramRule.PYALE: "bins of 1e-4 combined with pyALE's arithmetic, a voxel forming "
+            "clusters when the tail at its bin is below the cluster-forming p (pyALE)",
+        }[self.histogram]
         return (
             f"The analysis followed {tool} conventions{changed} (neuroreview convention "
             f"'{self.name}'): Talairach foci were converted to MNI with {transform}{rounded}; "
-            f"kernels were centred {placement}; ALE Gaussians were {kernel}."
+            f"kernels were centred {placement}; ALE Gaussians were {kernel}; the analytic null "
+            f"histogram had {histogram}."
         )
 
     def record(self) -> dict[str, object]:
@@ -147,6 +169,7 @@ _CHOICE_TYPES: dict[str, type] = {
     "talairach_round_mm": bool,
     "placement": Placement,
     "kernel": KernelShape,
+    "histogram": HistogramRule,
 }
 
 NIMARE = Convention(
@@ -162,6 +185,7 @@ PYALE = Convention(
     talairach_round_mm=True,
     placement=Placement.CEIL,
     kernel=KernelShape.PYALE,
+    histogram=HistogramRule.PYALE,
 )
 GINGERALE = Convention(
     name="gingerale",

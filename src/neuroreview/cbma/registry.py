@@ -43,6 +43,7 @@ def _ale(
     subvoxel: bool = False,
     placement: str = "round",
     kernel: str = "nimare",
+    histogram: str = "nimare",
     **_: Any,
 ) -> CBMAEstimator:
     from neuroreview.cbma.ale import ALE
@@ -54,6 +55,7 @@ def _ale(
         subvoxel=subvoxel,
         placement=placement,
         kernel=kernel,
+        histogram=histogram,
         space=space,
     )
 

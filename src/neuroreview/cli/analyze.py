@@ -132,6 +132,13 @@ def analyze(
             metavar="nimare|pyale", help="ALE: Gaussian cut at 4 (NiMARE) or 3.5 sd (pyALE)."
         ),
     ] = None,
+    histogram: Annotated[
+        str | None,
+        typer.Option(
+            metavar="nimare|pyale",
+            help="ALE: null histogram of 1e-5 bins (NiMARE) or pyALE's 1e-4 bins and arithmetic.",
+        ),
+    ] = None,
     talairach: Annotated[
         str | None,
         typer.Option(
@@ -252,6 +259,7 @@ def analyze(
         convention_choices={
             "placement": placement,
             "kernel": ale_kernel,
+            "histogram": histogram,
             "talairach": talairach,
             "talairach_round_mm": talairach_round_mm,
         },

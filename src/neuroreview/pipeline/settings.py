@@ -156,6 +156,7 @@ class Settings:
                 "--convention": self.convention if self.convention != "nimare" else None,
                 "--placement": None if chosen_convention.placement == "round" else "",
                 "--ale-kernel": None if chosen_convention.kernel == "nimare" else "",
+                "--histogram": None if chosen_convention.histogram == "nimare" else "",
             }
             for option, value in ale_only.items():
                 if value is not None:
@@ -187,5 +188,6 @@ class Settings:
             voxel_exact=self.voxel_exact,
             placement=self.resolved_convention().placement,
             kernel=self.resolved_convention().kernel,
+            histogram=self.resolved_convention().histogram,
             radius=self.radius,
         )
