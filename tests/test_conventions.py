@@ -144,6 +144,10 @@ def test_analyze_records_and_describes_the_convention(tmp_path: Path) -> None:
         "talairach_round_mm": True,
         "placement": "ceil",
         "kernel": "pyale",
+        "histogram": "pyale",
+        "null_clusters": "unmasked",
+        "cluster_cutoff": "percentile",
+        "cluster_centre": "median",
     }
     assert record["estimator"]["placement"] == "ceil"
     assert "followed pyALE's conventions (neuroreview convention 'pyale')" in record["methods"]
@@ -176,6 +180,11 @@ def test_pyale_convention_changes_the_map_of_talairach_foci(tmp_path: Path) -> N
         (("--convention", "fsl"), "unknown convention 'fsl'; choose nimare, pyale, gingerale"),
         (("--placement", "up"), "--placement cannot be 'up'; choose 'round', 'ceil', 'exact'"),
         (("--ale-kernel", "big"), "--ale-kernel cannot be 'big'; choose 'nimare', 'pyale'"),
+        (
+            ("--cluster-cutoff", "half"),
+            "--cluster-cutoff cannot be 'half'; choose 'p_value', 'percentile'",
+        ),
+        (("--method", "kda", "--cluster-centre", "median"), "--cluster-centre applies to ALE only"),
         (("--method", "mkda", "--convention", "pyale"), "--convention pyale applies to ALE only"),
         (
             ("--subvoxel", "--placement", "ceil"),
@@ -230,3 +239,71 @@ def test_review_config_keeps_the_convention(tmp_path: Path) -> None:
         NeuroreviewError, match="--convention: Input should be 'nimare', 'pyale' or 'gingerale'"
     ):
         ReviewConfig.from_options(None, {"convention": "spm"})
+
+
+def test_pyale_cluster_rules_in_the_table(tmp_path: Path) -> None:
+    """Percentile cutoff and median centres under --convention pyale, by hand from the files."""
+    sleuth = tmp_path / "foci.txt"
+    sleuth.write_text(CONVERGING)
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app,
+        [
+            "analyze",
+            str(sleuth),
+            "--convention",
+            "pyale",
+            "--iterations",
+            "200",
+            "--seed",
+            "3",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    record = json.loads((out / "analysis.json").read_text())
+    assert "95th percentile of the null's largest clusters" in record["clusters"]["selection"]
+    import pandas as pd
+
+    table = pd.read_csv(out / "clusters.tsv", sep="\t")
+    main = table[~table["subpeak"]]
+    assert len(main) >= 1
+    ids = np.asanyarray(nibabel.load(out / "clusters.nii.gz").dataobj)
+    for row in main.itertuples():
+        voxels = np.argwhere(ids == row.cluster_id)
+        mm = voxels @ MNI152_2MM.affine[:3, :3].T + MNI152_2MM.affine[:3, 3]
+        assert [row.centre_x, row.centre_y, row.centre_z] == list(np.trunc(np.median(mm, axis=0)))
+    # (The percentile rule itself is pinned to pyALE's in test_conventions_pyale.py.)
+
+
+CONVERGING = """// Reference=MNI
+// A
+// Subjects=14
+38 20 -2
+-40 18 0
+
+// B
+// Subjects=22
+40 22 0
+-38 20 -4
+
+// C
+// Subjects=18
+36 18 2
+-42 16 2
+
+// D
+// Subjects=30
+42 20 -4
+-38 22 0
+
+// E
+// Subjects=12
+38 24 0
+
+// F
+// Subjects=25
+40 18 -2
+-40 20 -2
+"""

@@ -102,3 +102,75 @@ def test_null_histogram_equals_pyales(name: str) -> None:
     # NiMARE's histogram gives another null (1e-5 bins).
     nimare = ALE(placement="ceil", kernel="pyale").fit(_coordinates(record, PYALE))
     assert nimare.settings["histogram_step"] == 1e-5
+
+
+def _pyale_null_draws(record: dict, space: AnalysisSpace, coordinates: CoordinateSet) -> np.ndarray:
+    """pyALE's null draws (indices into its sample space: its mask's voxels, C order, x axis
+    right to left) as indices into our null voxels, one row per null dataset."""
+    theirs_grid = np.argwhere(space.mask[::-1])  # pyALE's sample space, over the same mask
+    ours_index = {tuple(v): n for n, v in enumerate(space.null_ijk().tolist())}
+    rows = []
+    for dataset in record["null"]["null_draws"]:
+        picked = [theirs_grid[np.asarray(per_experiment, dtype=int)] for per_experiment in dataset]
+        voxels = np.vstack(picked)
+        voxels[:, 0] = 90 - voxels[:, 0]
+        rows.append([ours_index[tuple(v)] for v in voxels.tolist()])
+    draws = np.array(rows)
+    assert draws.shape[1] == coordinates.n_foci
+    return draws
+
+
+def test_monte_carlo_null_equals_pyales_on_its_own_draws() -> None:
+    """Given pyALE's random foci, every null dataset's largest cluster (labelled on the whole
+    grid, clusters formed by pyALE's histogram) and largest ALE equal pyALE's."""
+    from neuroreview.cbma.montecarlo import run_null
+
+    record, _ = _fixture("converging")
+    space = AnalysisSpace.default()
+    coordinates = _coordinates(record, PYALE)
+    estimator = ALE(placement="ceil", kernel="pyale", histogram="pyale", null_clusters="unmasked")
+    estimator.fit(coordinates)
+    threshold = estimator.p_to_summarystat(0.001)
+    draws = _pyale_null_draws(record, space, coordinates)
+    null = run_null(estimator.null_problem(threshold), len(draws), seed=None, draws=draws)
+    np.testing.assert_array_equal(null.max_cluster_size, record["null"]["null_max_cluster"])
+    np.testing.assert_allclose(null.max_stat, record["null"]["null_max_ale"], rtol=0, atol=1e-6)
+    # Within the mask (NiMARE's rule) some null clusters come out smaller.
+    masked = ALE(placement="ceil", kernel="pyale", histogram="pyale")
+    masked.fit(coordinates)
+    inside = run_null(masked.null_problem(threshold), len(draws), seed=None, draws=draws)
+    assert np.all(inside.max_cluster_size <= null.max_cluster_size)
+    assert np.any(inside.max_cluster_size < null.max_cluster_size)
+
+
+def test_surviving_clusters_equal_pyales_at_its_null() -> None:
+    """pyALE's null (its 40 largest clusters), pyALE's percentile rule: the same voxels survive."""
+    from neuroreview.cbma.sensitivity import surviving_by_size
+
+    record, _ = _fixture("converging")
+    space = AnalysisSpace.default()
+    estimator = ALE(placement="ceil", kernel="pyale", histogram="pyale", null_clusters="unmasked")
+    stat = estimator.fit(_coordinates(record, PYALE)).volume("stat")
+    kept = surviving_by_size(
+        stat,
+        estimator.p_to_summarystat(0.001),
+        space.mask,
+        np.array(record["null"]["null_max_cluster"]),
+        0.05,
+        percentile=True,
+    )
+    theirs = np.zeros(space.mask.shape, dtype=bool)
+    theirs.flat[record["null"]["surviving_voxels"]] = True
+    theirs = theirs[::-1]  # pyALE's x axis runs right to left
+    assert theirs.sum() > 100
+    assert np.array_equal(kept, theirs)
+    # NiMARE's rule (share of the null at least as large, below 0.05) is stricter here by one
+    # null value at most: it keeps a subset.
+    by_p = surviving_by_size(
+        stat,
+        estimator.p_to_summarystat(0.001),
+        space.mask,
+        np.array(record["null"]["null_max_cluster"]),
+        0.05,
+    )
+    assert not np.any(by_p & ~kept)

@@ -7,7 +7,10 @@ grid, kernels, MA maps) and ``compute_ale``. What it writes, per dataset:
 
 * ``<name>.json``: how the set was made (seed, pyALE commit), every experiment's rows as pyALE
   read them (author, subjects, space, x, y, z in mm), and the voxel pyALE placed each focus on
-  (its 0-based (i, j, k) on the 91 x 109 x 91 MNI152 2 mm grid);
+  (its 0-based (i, j, k) on the 91 x 109 x 91 MNI152 2 mm grid, x running right to left);
+  for ``converging`` also ``null``: pyALE's cluster-level inference at a null of 40 datasets
+  (``compute_null_cutoffs`` from ``np.random.seed(0)``): the voxels it drew for each, its
+  largest ALE and cluster per dataset, the cutoff (95th percentile) and the surviving voxels;
 * ``<name>.npz``: pyALE's ALE map at a fixed sample of voxels (every fourth voxel along each
   axis, the 3 x 3 x 3 neighbourhood of every focus, and the map's maximum): flat indices
   (C order) and float64 values; and ``hx_conv``, its analytic null (the upper tail of the ALE
@@ -110,7 +113,33 @@ def edge_set(seed: int = 2) -> list[dict]:
     return rows
 
 
-DATASETS = {"mixed": (mixed_set, 1), "edges": (edge_set, 2)}
+def converging_set(seed: int = 3) -> list[dict]:
+    """12 experiments that mostly report both anterior insulae (within a few mm) besides
+    random foci: an ALE with clusters, for the cluster-level rules."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for e in range(12):
+        subjects = int(rng.integers(10, 31))
+        points = [(40, 20, -2), (-38, 20, 0)][: 1 + (e % 4 != 0)]
+        points = [tuple(np.add(p, rng.integers(-3, 4, 3))) for p in points]
+        points += [tuple(v) for v in _brain_points(rng, 3)]
+        for x, y, z in points:
+            rows.append(
+                {
+                    "author": f"Conv{e:02d}",
+                    "subjects": subjects,
+                    "space": "TAL" if e % 3 == 0 else "MNI",
+                    "x": float(x),
+                    "y": float(y),
+                    "z": float(z),
+                }
+            )
+    return rows
+
+
+DATASETS = {"mixed": (mixed_set, 1), "edges": (edge_set, 2), "converging": (converging_set, 3)}
+#: Null datasets drawn for the cluster-level fixture (``converging``): pyALE's own loop.
+NULL_REPEATS = 40
 
 
 def _sample_indices(xyz: list[np.ndarray], ale: np.ndarray) -> np.ndarray:
@@ -172,7 +201,56 @@ def run_pyale(pyale: Path, rows: list[dict]) -> tuple[list[np.ndarray], np.ndarr
     bin_edges = np.arange(0.00005, 1 - mb + 0.001, bin_steps)
     bin_centers = np.arange(0, 1 - mb + 0.001, bin_steps)
     hx_conv = compute_hx_conv(compute_hx(ma, bin_edges), bin_centers, int(1 / bin_steps))
-    return xyz, compute_ale(ma), hx_conv
+    return xyz, compute_ale(ma), hx_conv, experiments
+
+
+def run_pyale_null(pyale: Path, experiments, ale: np.ndarray, hx_conv: np.ndarray) -> dict:
+    """pyALE's cluster-level inference at a null of ``NULL_REPEATS`` datasets, and the draws it
+    made: per null dataset, per experiment, the indices into its sample space (its mask's
+    voxels in C order) that ``np.random.randint`` returned, recorded as pyALE called it."""
+    sys.path.insert(0, str(pyale))
+    import utils.compute as compute  # noqa: PLC0415
+
+    drawn: list[np.ndarray] = []
+    randint = np.random.randint
+
+    def recording(*args, **kwargs):
+        values = randint(*args, **kwargs)
+        drawn.append(np.asarray(values, dtype=np.int64))
+        return values
+
+    np.random.seed(0)
+    compute.np.random.randint = recording
+    try:
+        maxima, sizes = [], []
+        for _ in range(NULL_REPEATS):
+            max_ale, max_cluster, _ = compute.compute_null_cutoffs(
+                s0=list(range(experiments.shape[0])),
+                sample_space=compute.sample_space,
+                num_peaks=experiments.Peaks,
+                kernels=experiments.Kernels,
+                hx_conv=hx_conv,
+                cluster_thresh=0.001,
+                tfce_enabled=False,
+            )
+            maxima.append(float(max_ale))
+            sizes.append(float(max_cluster))
+    finally:
+        compute.np.random.randint = randint
+    cut = float(np.percentile(sizes, 95))
+    z = compute.compute_z(ale, hx_conv, 10000)
+    z[compute.prior == 0] = 0  # as main_effect's plot_and_save leaves it
+    z_kept, _ = compute.compute_cluster(z, cluster_thresh=0.001, cut_cluster=cut)
+    n = experiments.shape[0]
+    return {
+        "null_draws": [
+            [d.tolist() for d in drawn[r * n : (r + 1) * n]] for r in range(NULL_REPEATS)
+        ],
+        "null_max_ale": maxima,
+        "null_max_cluster": sizes,
+        "cluster_cut": cut,
+        "surviving_voxels": np.flatnonzero(z_kept > 0).tolist(),
+    }
 
 
 def main() -> None:
@@ -188,7 +266,7 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     for name, (make, seed) in DATASETS.items():
         rows = make(seed)
-        xyz, ale, hx_conv = run_pyale(args.pyale, rows)
+        xyz, ale, hx_conv, experiments = run_pyale(args.pyale, rows)
         index = _sample_indices(xyz, ale)
         record = {
             "made_by": "tools/make_pyale_fixtures.py",
@@ -200,6 +278,8 @@ def main() -> None:
             "ale_max": float(ale.max()),
             "ale_sum": float(ale.sum()),
         }
+        if name == "converging":
+            record["null"] = run_pyale_null(args.pyale, experiments, ale, hx_conv)
         (OUT / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")
         np.savez_compressed(OUT / f"{name}.npz", index=index, ale=ale.flat[index], hx_conv=hx_conv)
         print(f"{name}: {len(rows)} foci, {len(xyz)} experiments, {index.size} voxels sampled")

@@ -22,7 +22,7 @@ from neuroreview.cbma.base import (
     HistogramNullEstimator,
     NullProblem,
 )
-from neuroreview.cbma.conventions import HistogramRule, KernelShape, Placement
+from neuroreview.cbma.conventions import HistogramRule, KernelShape, NullClusters, Placement
 from neuroreview.cbma.inputs import CoordinateSet
 from neuroreview.cbma.ma import AleKernels, ale_kernels, ale_ma, combine_order, subvoxel_cube
 from neuroreview.cbma.null import ALE_STEP, HistogramNull, ale_null, summary_maps
@@ -70,6 +70,7 @@ class ALE(HistogramNullEstimator):
         placement: Placement | str = Placement.ROUND,
         kernel: KernelShape | str = KernelShape.NIMARE,
         histogram: HistogramRule | str = HistogramRule.NIMARE,
+        null_clusters: NullClusters | str = NullClusters.MASK,
         space: AnalysisSpace | None = None,
     ) -> None:
         if fwhm is not None and sample_size is not None:
@@ -90,6 +91,7 @@ class ALE(HistogramNullEstimator):
         self.subvoxel = self.placement is Placement.EXACT
         self.kernel = KernelShape(kernel)
         self.histogram = HistogramRule(histogram)
+        self.null_clusters = NullClusters(null_clusters)
         if self.kernel is KernelShape.PYALE and voxel_exact:
             raise ValueError("pyALE's kernel is already sized per axis; voxel_exact does not apply")
         self.space = space if space is not None else AnalysisSpace.default()
@@ -138,7 +140,11 @@ class ALE(HistogramNullEstimator):
             experiment_kernel=fit.kernels.experiment_kernel,
             experiment_starts=fit.coordinates.experiment_starts,
             weights=None,
-            mask=self.space.mask,
+            # pyALE measures null maxima and clusters on the whole grid; foci still come from
+            # the mask.
+            mask=np.ones_like(self.space.mask)
+            if self.null_clusters is NullClusters.UNMASKED
+            else self.space.mask,
             null_ijk=self.space.null_ijk(),
             cluster_threshold=cluster_threshold,
         )
@@ -156,6 +162,7 @@ class ALE(HistogramNullEstimator):
             "placement": str(self.placement),
             "kernel_shape": str(self.kernel),
             "histogram": str(self.histogram),
+            "null_clusters": str(self.null_clusters),
             "null_method": "approximate",
             "histogram_step": PYALE_STEP if self.histogram is HistogramRule.PYALE else ALE_STEP,
         }

@@ -186,6 +186,64 @@ def clusters_at_voxel_threshold(
     return table
 
 
+def clusters_above_percentile(
+    result: CBMAResult,
+    null_sizes: ArrayLike,
+    alpha: float = 0.05,
+    voxel_thresh: float = 0.001,
+    *,
+    corrected: str = CLUSTER_FWE_MAP,
+    stat_map: str = "z",
+    min_distance_mm: float = 8.0,
+    n_subpeaks: int = 3,
+    labeler: Labeler | None = None,
+) -> tuple[pd.DataFrame, NDArray[np.bool_]]:
+    """pyALE's cluster-level rule: the clusters at the cluster-forming threshold whose size is
+    above the ``1 - alpha`` percentile of the null's largest cluster sizes (``np.percentile``,
+    linear interpolation; ``analysis/main_effect.py`` and ``compute_cluster``).
+
+    Returns the table (``p_corrected`` still the share-of-null p of ``corrected``, which can
+    differ from the percentile rule by one null value) and the voxels it lists.
+    """
+    if not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha must lie between 0 and 1, got {alpha}")
+    cut = float(np.percentile(np.asarray(null_sizes, dtype=np.float64), 100 * (1 - alpha)))
+    above = suprathreshold_voxels(result, voxel_thresh)
+    labels, n = ndimage.label(above, structure=_FACES)
+    sizes = np.bincount(labels.ravel(), minlength=n + 1)
+    keep = sizes > cut
+    keep[0] = False
+    included = keep[labels]
+    table, ijk = _result_table(
+        result,
+        included,
+        stat_map,
+        min_distance_mm=min_distance_mm,
+        n_subpeaks=n_subpeaks,
+        labeler=labeler,
+    )
+    p_corrected = special.ndtr(-result.volume(corrected)[tuple(ijk.T)])
+    table.insert(table.columns.get_loc("size_voxels"), "p_corrected", p_corrected)
+    return table, included
+
+
+def median_centres(
+    table: pd.DataFrame, cluster_ids: NDArray[np.integer], grid: Grid = MNI152_2MM
+) -> NDArray[np.float64]:
+    """Per main row of ``table``, the per-axis median of its cluster's voxel coordinates (mm),
+    truncated toward zero as pyALE prints its "Center" (``utils/contribution.py``); NaN on
+    sub-peak rows."""
+    centres = np.full((len(table), 3), np.nan)
+    for row, (cluster_id, subpeak) in enumerate(
+        zip(table["cluster_id"], table["subpeak"], strict=True)
+    ):
+        if subpeak:
+            continue
+        voxels = np.argwhere(cluster_ids == int(cluster_id))
+        centres[row] = np.trunc(np.median(grid.voxel_to_world(voxels), axis=0))
+    return centres
+
+
 def surviving_voxels(
     result: CBMAResult, corrected: str = CLUSTER_FWE_MAP, alpha: float = 0.05
 ) -> NDArray[np.bool_]:

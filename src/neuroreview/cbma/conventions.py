@@ -33,6 +33,20 @@ The choices, and the source each preset follows:
     pyALE: bins of 1e-4, pyALE's convolution (``utils/compute.py``, ``compute_hx_conv``), a voxel
     forming clusters when the tail at its bin is below p (``compute_z``, ``compute_cluster``);
     see :mod:`neuroreview.cbma.null_pyale`. GingerALE: NiMARE's.
+``null_clusters``
+    Where each null dataset's maximum and largest cluster are measured. NiMARE: within the
+    mask. pyALE: on the whole grid (its null z map is never masked, ``compute_null_cutoffs``),
+    so a null cluster can run through voxels outside the mask; foci are drawn from the mask
+    either way.
+``cluster_cutoff``
+    NiMARE: a cluster's p is the share of null datasets whose largest cluster is at least as
+    large, and it survives below alpha (``nimare.correct.FWECorrector``). pyALE: it survives
+    when larger than ``np.percentile`` of the null's largest clusters at 95
+    (``analysis/main_effect.py``, ``compute_cluster``).
+``cluster_centre``
+    pyALE prints each cluster's "Center", the per-axis median of its voxels' mm coordinates
+    truncated to integers (``utils/contribution.py``); NiMARE and GingerALE tables have none
+    (GingerALE reports a weighted centre, not reproduced here).
 """
 
 from __future__ import annotations
@@ -69,6 +83,27 @@ class HistogramRule(StrEnum):
     PYALE = "pyale"
 
 
+class NullClusters(StrEnum):
+    """Where the Monte Carlo's null clusters (and maxima) are taken."""
+
+    MASK = "mask"
+    UNMASKED = "unmasked"
+
+
+class ClusterCutoff(StrEnum):
+    """Which clusters survive the cluster-level FWE correction."""
+
+    P_VALUE = "p_value"
+    PERCENTILE = "percentile"
+
+
+class ClusterCentre(StrEnum):
+    """A cluster position reported beside its peak."""
+
+    NONE = "none"
+    MEDIAN = "median"
+
+
 @dataclass(frozen=True)
 class Convention:
     """One named set of choices (see the module docstring for each and its source)."""
@@ -79,6 +114,9 @@ class Convention:
     placement: Placement
     kernel: KernelShape
     histogram: HistogramRule = HistogramRule.NIMARE
+    null_clusters: NullClusters = NullClusters.MASK
+    cluster_cutoff: ClusterCutoff = ClusterCutoff.P_VALUE
+    cluster_centre: ClusterCentre = ClusterCentre.NONE
 
     def with_choices(self, **choices: object) -> Convention:
         """This convention with some choices replaced; renamed ``custom`` unless nothing changed.
@@ -137,11 +175,28 @@ class Convention:
             HistogramRule.PYALE: "bins of 1e-4 combined with pyALE's arithmetic, a voxel forming "
             "clusters when the tail at its bin is below the cluster-forming p (pyALE)",
         }[self.histogram]
+        null = {
+            NullClusters.MASK: "within the mask",
+            NullClusters.UNMASKED: "on the whole grid (pyALE)",
+        }[self.null_clusters]
+        cutoff = {
+            ClusterCutoff.P_VALUE: "a cluster survived when the share of null datasets whose "
+            "largest cluster was at least as large was below alpha (NiMARE)",
+            ClusterCutoff.PERCENTILE: "a cluster survived when larger than the 1 - alpha "
+            "percentile of the null's largest clusters (pyALE)",
+        }[self.cluster_cutoff]
+        centre = (
+            "; each cluster's centre is the per-axis median of its voxels' coordinates, "
+            "truncated to whole mm (pyALE)"
+            if self.cluster_centre is ClusterCentre.MEDIAN
+            else ""
+        )
         return (
             f"The analysis followed {tool} conventions{changed} (neuroreview convention "
             f"'{self.name}'): Talairach foci were converted to MNI with {transform}{rounded}; "
             f"kernels were centred {placement}; ALE Gaussians were {kernel}; the analytic null "
-            f"histogram had {histogram}."
+            f"histogram had {histogram}; null clusters and maxima were taken {null}; {cutoff}"
+            f"{centre}."
         )
 
     def record(self) -> dict[str, object]:
@@ -170,6 +225,9 @@ _CHOICE_TYPES: dict[str, type] = {
     "placement": Placement,
     "kernel": KernelShape,
     "histogram": HistogramRule,
+    "null_clusters": NullClusters,
+    "cluster_cutoff": ClusterCutoff,
+    "cluster_centre": ClusterCentre,
 }
 
 NIMARE = Convention(
@@ -186,6 +244,9 @@ PYALE = Convention(
     placement=Placement.CEIL,
     kernel=KernelShape.PYALE,
     histogram=HistogramRule.PYALE,
+    null_clusters=NullClusters.UNMASKED,
+    cluster_cutoff=ClusterCutoff.PERCENTILE,
+    cluster_centre=ClusterCentre.MEDIAN,
 )
 GINGERALE = Convention(
     name="gingerale",

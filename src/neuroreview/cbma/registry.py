@@ -44,6 +44,7 @@ def _ale(
     placement: str = "round",
     kernel: str = "nimare",
     histogram: str = "nimare",
+    null_clusters: str = "mask",
     **_: Any,
 ) -> CBMAEstimator:
     from neuroreview.cbma.ale import ALE
@@ -56,6 +57,7 @@ def _ale(
         placement=placement,
         kernel=kernel,
         histogram=histogram,
+        null_clusters=null_clusters,
         space=space,
     )
 

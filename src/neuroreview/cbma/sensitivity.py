@@ -46,15 +46,21 @@ def surviving_by_size(
     mask: NDArray[np.bool_],
     null_sizes: NDArray[np.float64],
     alpha: float,
+    percentile: bool = False,
 ) -> NDArray[np.bool_]:
     """Voxels of the face-connected clusters above ``threshold`` whose size FWE p (against the
-    Monte Carlo null of the largest cluster's size) is below ``alpha``."""
+    Monte Carlo null of the largest cluster's size) is below ``alpha``; with ``percentile``,
+    whose size is above the null's ``1 - alpha`` percentile (pyALE's rule)."""
     above = (stat > threshold) & (stat > 0) & mask
     labels, n = ndimage.label(above, structure=_FACES)
     if n == 0:
         return np.zeros(stat.shape, dtype=bool)
     sizes = np.bincount(labels.ravel(), minlength=n + 1)[1:].astype(np.float64)
-    kept = np.concatenate([[False], null_to_p(sizes, null_sizes) < alpha])
+    if percentile:
+        passed = sizes > np.percentile(np.asarray(null_sizes, dtype=np.float64), 100 * (1 - alpha))
+    else:
+        passed = null_to_p(sizes, null_sizes) < alpha
+    kept = np.concatenate([[False], passed])
     return kept[labels]
 
 

@@ -139,6 +139,28 @@ def analyze(
             help="ALE: null histogram of 1e-5 bins (NiMARE) or pyALE's 1e-4 bins and arithmetic.",
         ),
     ] = None,
+    null_clusters: Annotated[
+        str | None,
+        typer.Option(
+            metavar="mask|unmasked",
+            help="ALE: measure null maxima and clusters in the mask (NiMARE) or the whole grid (pyALE).",
+        ),
+    ] = None,
+    cluster_cutoff: Annotated[
+        str | None,
+        typer.Option(
+            metavar="p_value|percentile",
+            help="ALE: clusters survive by their FWE p (NiMARE) or above the null's 95th "
+            "percentile (pyALE).",
+        ),
+    ] = None,
+    cluster_centre: Annotated[
+        str | None,
+        typer.Option(
+            metavar="none|median",
+            help="ALE: add each cluster's median voxel position (pyALE's Center) to clusters.tsv.",
+        ),
+    ] = None,
     talairach: Annotated[
         str | None,
         typer.Option(
@@ -260,6 +282,9 @@ def analyze(
             "placement": placement,
             "kernel": ale_kernel,
             "histogram": histogram,
+            "null_clusters": null_clusters,
+            "cluster_cutoff": cluster_cutoff,
+            "cluster_centre": cluster_centre,
             "talairach": talairach,
             "talairach_round_mm": talairach_round_mm,
         },

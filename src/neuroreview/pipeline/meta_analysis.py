@@ -332,11 +332,15 @@ def find_clusters(
     from neuroreview.cbma.clusters import (
         CLUSTER_FWE_MAP,
         cluster_id_volume,
+        clusters_above_percentile,
         clusters_at_voxel_threshold,
         clusters_for_correction,
+        median_centres,
         suprathreshold_voxels,
         surviving_voxels,
     )
+    from neuroreview.cbma.conventions import ClusterCentre, ClusterCutoff
+    from neuroreview.cbma.inference import NULL_KEYS
     from neuroreview.space.atlas import aal3_labeler
 
     labeler = aal3_labeler()
@@ -350,9 +354,35 @@ def find_clusters(
             "peaks_map": "z",
             "labels": "AAL3 (Rolls et al., 2020); nearest label within 5 mm, distance in brackets",
         }
-        table = clusters_for_correction(result, CLUSTER_FWE_MAP, settings.alpha, labeler=labeler)
-        included = surviving_voxels(result, CLUSTER_FWE_MAP, settings.alpha)
-        return table, selection, cluster_id_volume(table, included, result.space.grid)
+        convention = settings.resolved_convention()
+        if convention.cluster_cutoff is ClusterCutoff.PERCENTILE:
+            selection["selection"] = (
+                f"clusters larger than the {100 * (1 - settings.alpha):g}th percentile of the "
+                f"null's largest clusters (pyALE's rule; p_corrected is still the share of null "
+                f"datasets with a cluster at least as large), {threshold}"
+            )
+            table, included = clusters_above_percentile(
+                result,
+                result.null_distributions[NULL_KEYS["max_cluster_size"]],
+                settings.alpha,
+                settings.voxel_thresh,
+                labeler=labeler,
+            )
+        else:
+            table = clusters_for_correction(
+                result, CLUSTER_FWE_MAP, settings.alpha, labeler=labeler
+            )
+            included = surviving_voxels(result, CLUSTER_FWE_MAP, settings.alpha)
+        ids = cluster_id_volume(table, included, result.space.grid)
+        if convention.cluster_centre is ClusterCentre.MEDIAN:
+            centres = median_centres(table, ids, result.space.grid)
+            for axis, name in enumerate(("centre_x", "centre_y", "centre_z")):
+                table.insert(
+                    table.columns.get_loc("peak_stat"),
+                    name,
+                    [None if math.isnan(v) else int(v) for v in centres[:, axis]],
+                )
+        return table, selection, ids
     selection = {
         "selection": f"uncorrected: every cluster at the {threshold}; no FWE correction was "
         "run (--no-fwe)",

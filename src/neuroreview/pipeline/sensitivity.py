@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from neuroreview.cbma.conventions import CONVENTIONS, Convention
+from neuroreview.cbma.conventions import CONVENTIONS, ClusterCutoff, Convention
 from neuroreview.cbma.inputs import CoordinateSet
 
 if TYPE_CHECKING:
@@ -129,7 +129,14 @@ def _reruns(
     for draw in range(settings.jitters):
         moved = jittered(fitted, settings.jitter_mm, _seed(settings), draw)
         stat = settings.estimator().fit(moved).volume("stat")
-        surviving = surviving_by_size(stat, threshold, space.mask, null_sizes, settings.alpha)
+        surviving = surviving_by_size(
+            stat,
+            threshold,
+            space.mask,
+            null_sizes,
+            settings.alpha,
+            percentile=chosen.cluster_cutoff is ClusterCutoff.PERCENTILE,
+        )
         held += survives(peaks, surviving)
 
     return by_convention, held

@@ -157,6 +157,9 @@ class Settings:
                 "--placement": None if chosen_convention.placement == "round" else "",
                 "--ale-kernel": None if chosen_convention.kernel == "nimare" else "",
                 "--histogram": None if chosen_convention.histogram == "nimare" else "",
+                "--null-clusters": None if chosen_convention.null_clusters == "mask" else "",
+                "--cluster-cutoff": None if chosen_convention.cluster_cutoff == "p_value" else "",
+                "--cluster-centre": None if chosen_convention.cluster_centre == "none" else "",
             }
             for option, value in ale_only.items():
                 if value is not None:
@@ -189,5 +192,6 @@ class Settings:
             placement=self.resolved_convention().placement,
             kernel=self.resolved_convention().kernel,
             histogram=self.resolved_convention().histogram,
+            null_clusters=self.resolved_convention().null_clusters,
             radius=self.radius,
         )
