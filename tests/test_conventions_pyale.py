@@ -174,3 +174,50 @@ def test_surviving_clusters_equal_pyales_at_its_null() -> None:
         0.05,
     )
     assert not np.any(by_p & ~kept)
+
+
+@pytest.mark.parametrize("name", ["mixed", "converging"])
+def test_nimare_convention_equals_nimare_on_the_same_sets(name: str) -> None:
+    """The control, convention by convention: the same synthetic sets through NiMARE itself
+    (Talairach converted by NiMARE) give our ``nimare`` convention's voxels and map."""
+    import warnings
+
+    from cbma_data import CBMACase
+    from neuroreview.cbma.experiments import build_experiments
+    from neuroreview.model import Analysis, Focus, Space, Study
+
+    record, _ = _fixture(name)
+    by_author: dict[str, list[dict]] = {}
+    for row in record["rows"]:
+        by_author.setdefault(row["author"], []).append(row)
+    studies = tuple(
+        Study(
+            id=author,
+            analyses=[
+                Analysis(
+                    id="a",
+                    n_subjects=rows[0]["subjects"],
+                    space=Space.TAL if rows[0]["space"] == "TAL" else Space.MNI,
+                    foci=[Focus(x=r["x"], y=r["y"], z=r["z"]) for r in rows],
+                )
+            ],
+        )
+        for author, rows in by_author.items()
+    )
+    from nimare.meta.cbma import ALE as NimareALE
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dataset = CBMACase(name, studies).nimare_dataset()
+        estimator = NimareALE()
+        theirs = estimator.fit(dataset)
+    coordinates, _ = build_experiments(studies, "analysis", convention=NIMARE)
+    ours = ALE().fit(coordinates)
+    table = estimator.inputs_["coordinates"]
+    np.testing.assert_array_equal(
+        np.sort(placed_voxels(coordinates, ours.space), axis=0),
+        np.sort(table[["i", "j", "k"]].to_numpy(), axis=0),
+    )
+    np.testing.assert_allclose(
+        ours.get_map("stat"), theirs.get_map("stat", return_type="array"), rtol=0, atol=1e-5
+    )

@@ -69,6 +69,11 @@ def print_steps(record: ReviewResult, out: Path) -> None:
                     if imputed
                     else ""
                 )
+                + "".join(
+                    f"; cluster {c['cluster_id']} survives {c['survives_conventions']} "
+                    f"conventions, {c['survives_jitters']} jitters"
+                    for c in step.get("convention_sensitivity", [])
+                )
                 + f" -> {out / step['folder']}/"
             )
         _say(line)

@@ -87,6 +87,11 @@ def meta_analyse(
         "seed": settings.seed,
         "jobs": settings.jobs,
         "n_clusters": analysis["clusters"]["n_clusters"],
+        "convention": settings.resolved_convention().name,
+        "convention_sensitivity": [
+            {k: c[k] for k in ("cluster_id", "survives_conventions", "survives_jitters")}
+            for c in (outcome.convention_sensitivity or {}).get("clusters", [])
+        ],
         "alpha": settings.alpha,
         "voxel_thresh": settings.voxel_thresh,
         "seconds": round(time.perf_counter() - start, 3),
