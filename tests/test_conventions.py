@@ -307,3 +307,14 @@ CONVERGING = """// Reference=MNI
 40 18 -2
 -40 20 -2
 """
+
+
+def test_failsafe_refuses_pyales_histogram(tmp_path: Path) -> None:
+    sleuth = tmp_path / "foci.txt"
+    sleuth.write_text(SLEUTH)
+    out = tmp_path / "out"
+    args = ["analyze", str(sleuth), "--iterations", "10", "--out", str(out)]
+    result = runner.invoke(app, [*args, "--convention", "pyale", "--diagnostics", "failsafe"])
+    assert result.exit_code != 0
+    assert "--diagnostics failsafe recomputes NiMARE's null histogram" in result.output
+    assert not out.exists()

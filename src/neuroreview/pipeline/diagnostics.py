@@ -45,6 +45,11 @@ def parse_diagnostics(text: str | None, settings: Settings) -> tuple[str, ...]:
                 "--diagnostics failsafe holds each cluster to the analysis's cluster-size FWE "
                 "cut-off, which needs the Monte Carlo: drop --no-fwe"
             )
+        if settings.resolved_convention().histogram != "nimare":
+            raise NeuroreviewError(
+                "--diagnostics failsafe recomputes NiMARE's null histogram as experiments are "
+                "added; it does not follow pyALE's (give --histogram nimare, or leave it out)"
+            )
     return names
 
 
