@@ -26,7 +26,15 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from neuroreview.cbma._mc_kernels import KDA, MKDA, TILE, _form_units, _largest_cluster
+from neuroreview.cbma._mc_kernels import (
+    KDA,
+    MKDA,
+    TILE,
+    _form_units,
+    _iteration_buffers,
+    _place_draws,
+    _record,
+)
 
 
 @njit(cache=True, nogil=True)
@@ -209,19 +217,13 @@ def run_count_iterations(
         np.empty(min(most_runs, n_pi * n_pj), dtype=np.int64),
     )
     uid = -1
-    parent = np.empty(max(n_foci, n_mask), dtype=np.int64)
-    unit_of = np.empty(n_foci, dtype=np.int64)
-    sidx = np.empty(n_mask, dtype=np.int64)
-    sval = np.empty(n_mask, dtype=np.float64)
-    size = np.empty(n_mask, dtype=np.int64)
-    mass = np.empty(n_mask, dtype=np.float64)
+    unit_of, found = _iteration_buffers(n_foci, n_mask, label)
+    sidx, sval = found[0], found[1]
+    parent = found[3]
+    outputs = (out_stat, out_size, out_mass)
     combine = MKDA if union else KDA  # KDA: every focus is a unit of its own
     for it in range(draws.shape[0]):
-        for f in range(n_foci):
-            d = draws[it, f]
-            ijk[f, 0] = null_ijk[d, 0]
-            ijk[f, 1] = null_ijk[d, 1]
-            ijk[f, 2] = null_ijk[d, 2]
+        _place_draws(draws, it, null_ijk, ijk)
         unit_starts, units = _form_units(
             combine, exp_starts, exp_kernel, kernel_reach, ijk, parent, unit_of
         )
@@ -250,11 +252,4 @@ def run_count_iterations(
             sidx,
             sval,
         )
-        out_stat[it] = best
-        if clusters:
-            out_size[it], out_mass[it] = _largest_cluster(
-                sidx, sval, n_supra, threshold, label, parent, size, mass, strides
-            )
-        else:
-            out_size[it] = 0.0
-            out_mass[it] = 0.0
+        _record(it, best, clusters, n_supra, threshold, found, strides, outputs)

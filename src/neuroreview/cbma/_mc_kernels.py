@@ -121,6 +121,47 @@ def _largest_cluster(sidx, sval, n_supra, threshold, label, parent, size, mass, 
 
 
 @njit(cache=True, nogil=True)
+def _place_draws(draws, it, null_ijk, ijk):
+    """Put iteration ``it``'s foci on their drawn null voxels (``ijk``, one row per focus)."""
+    for f in range(draws.shape[1]):
+        d = draws[it, f]
+        ijk[f, 0] = null_ijk[d, 0]
+        ijk[f, 1] = null_ijk[d, 1]
+        ijk[f, 2] = null_ijk[d, 2]
+
+
+@njit(cache=True, nogil=True)
+def _iteration_buffers(n_foci, n_mask, label):
+    """(unit_of, found): scratch for grouping foci into units and for the clusters, where
+    ``found`` is (sidx, sval, label, parent, size, mass) as :func:`_record` takes it (``parent``
+    serves both)."""
+    parent = np.empty(max(n_foci, n_mask), dtype=np.int64)
+    unit_of = np.empty(n_foci, dtype=np.int64)
+    sidx = np.empty(n_mask, dtype=np.int64)
+    sval = np.empty(n_mask, dtype=np.float64)
+    size = np.empty(n_mask, dtype=np.int64)
+    mass = np.empty(n_mask, dtype=np.float64)
+    return unit_of, (sidx, sval, label, parent, size, mass)
+
+
+@njit(cache=True, nogil=True)
+def _record(it, best, clusters, n_supra, threshold, found, strides, outputs):
+    """Write iteration ``it``'s maximum and largest cluster (size, mass) to ``outputs``
+    (statistic, size, mass); ``found`` is (sidx, sval, label, parent, size, mass) as
+    :func:`_largest_cluster` takes them."""
+    sidx, sval, label, parent, size, mass = found
+    out_stat, out_size, out_mass = outputs
+    out_stat[it] = best
+    if clusters:
+        out_size[it], out_mass[it] = _largest_cluster(
+            sidx, sval, n_supra, threshold, label, parent, size, mass, strides
+        )
+    else:
+        out_size[it] = 0.0
+        out_mass[it] = 0.0
+
+
+@njit(cache=True, nogil=True)
 def _form_units(combine, exp_starts, exp_kernel, kernel_reach, ijk, parent, unit_of):
     """Group each experiment's overlapping foci; returns (unit_starts, units).
 
@@ -650,15 +691,13 @@ def run_iterations(
         for f in range(exp_starts[e], exp_starts[e + 1]):
             exp_of[f] = e
             half_of[f] = kernel_half[exp_kernel[e]]
-    parent = np.empty(max(n_foci, n_mask), dtype=np.int64)
-    unit_of = np.empty(n_foci, dtype=np.int64)
+    unit_of, found = _iteration_buffers(n_foci, n_mask, label)
+    sidx, sval = found[0], found[1]
+    parent = found[3]
+    outputs = (out_stat, out_size, out_mass)
     column = TILE * TILE * depth
     acc = np.full(column, 1.0 if combine == ALE else 0.0)
     scratch = np.zeros(column)
-    sidx = np.empty(n_mask, dtype=np.int64)
-    sval = np.empty(n_mask, dtype=np.float64)
-    size = np.empty(n_mask, dtype=np.int64)
-    mass = np.empty(n_mask, dtype=np.float64)
     largest_experiment = 1
     for e in range(exp_starts.shape[0] - 1):
         largest_experiment = max(largest_experiment, exp_starts[e + 1] - exp_starts[e])
@@ -678,11 +717,7 @@ def run_iterations(
     planes = np.zeros(n_pi * n_pj * depth if separable else 0)
     sweep_row = np.empty(depth)
     for it in range(draws.shape[0]):
-        for f in range(n_foci):
-            d = draws[it, f]
-            ijk[f, 0] = null_ijk[d, 0]
-            ijk[f, 1] = null_ijk[d, 1]
-            ijk[f, 2] = null_ijk[d, 2]
+        _place_draws(draws, it, null_ijk, ijk)
         unit_starts, units = _form_units(
             combine, exp_starts, exp_kernel, kernel_reach, ijk, parent, unit_of
         )
@@ -863,11 +898,4 @@ def run_iterations(
                     n_supra,
                 )
                 best = max(best, column_best)
-        out_stat[it] = best
-        if clusters:
-            out_size[it], out_mass[it] = _largest_cluster(
-                sidx, sval, n_supra, threshold, label, parent, size, mass, strides
-            )
-        else:
-            out_size[it] = 0.0
-            out_mass[it] = 0.0
+        _record(it, best, clusters, n_supra, threshold, found, strides, outputs)
