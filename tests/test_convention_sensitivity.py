@@ -157,3 +157,19 @@ def test_impossible_sensitivity_requests_are_refused(
     assert result.exit_code != 0
     assert message in result.output
     assert not out.exists()
+
+
+def test_the_statistic_of_moved_foci_is_a_refits() -> None:
+    """Jitters read the ALE of moved foci without refitting: the same values as a refit."""
+    from cbma_data import pain_case
+    from neuroreview.cbma.ale import ALE
+
+    coordinates = pain_case().coordinates
+    estimator = ALE()
+    fitted = estimator.fit(coordinates)
+    assert np.array_equal(estimator.statistic_of(coordinates), fitted.get_map("stat"))
+    moved = jittered(coordinates, 1.0, seed=4, draw=0)
+    assert np.array_equal(estimator.statistic_of(moved), ALE().fit(moved).get_map("stat"))
+    other = CoordinateSet.from_arrays(coordinates.xyz[:3], ["x", "x", "y"], {"x": 10, "y": 10})
+    with pytest.raises(ValueError, match="takes the fitted experiments' foci"):
+        estimator.statistic_of(other)

@@ -124,6 +124,16 @@ class ALE(HistogramNullEstimator):
             settings=self._settings(kernels),
         )
 
+    def statistic_of(self, coordinates: CoordinateSet) -> NDArray[np.float64]:
+        """The ALE values (over the mask) of other positions of the fitted experiments' foci,
+        with the fitted kernels and without a null: all a rerun that moves foci needs (the
+        convention sensitivity's jitters), at a fifth of a fit's cost."""
+        fit = self._fitted()
+        if coordinates.experiment_ids != fit.coordinates.experiment_ids:
+            raise ValueError("statistic_of takes the fitted experiments' foci, moved")
+        ma = ale_ma(coordinates, self.space, fit.kernels, placement=self.placement)
+        return ale_statistic(ma[combine_order(coordinates)])
+
     def null_problem(self, cluster_threshold: float) -> NullProblem:
         """Random foci sit on voxel centres, so the voxel-centred kernels serve sub-voxel fits too.
 

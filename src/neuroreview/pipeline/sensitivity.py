@@ -128,7 +128,8 @@ def _reruns(
     space = outcome.result.space
     for draw in range(settings.jitters):
         moved = jittered(fitted, settings.jitter_mm, _seed(settings), draw)
-        stat = settings.estimator().fit(moved).volume("stat")
+        stat = np.zeros(space.grid.shape)
+        stat[space.mask] = outcome.estimator.statistic_of(moved)
         surviving = surviving_by_size(
             stat,
             threshold,
