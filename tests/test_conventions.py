@@ -318,3 +318,12 @@ def test_failsafe_refuses_pyales_histogram(tmp_path: Path) -> None:
     assert result.exit_code != 0
     assert "--diagnostics failsafe recomputes NiMARE's null histogram" in result.output
     assert not out.exists()
+
+
+def test_mkda_methods_name_only_the_choices_that_apply_to_spheres(tmp_path: Path) -> None:
+    result, out = _analyze(tmp_path, "--method", "mkda")
+    assert result.exit_code == 0, result.output
+    methods = json.loads((out / "analysis.json").read_text())["methods"]
+    assert "followed NiMARE's conventions (neuroreview convention 'nimare')" in methods
+    assert "kernels were centred on the nearest voxel (half-way points to even)." in methods
+    assert "ALE Gaussians" not in methods and "1e-5" not in methods

@@ -147,8 +147,9 @@ class Convention:
             points = np.round(points)
         return points
 
-    def describe(self) -> str:
-        """One methods-text sentence naming the convention and its choices."""
+    def describe(self, ale: bool = True) -> str:
+        """One methods-text sentence naming the convention and its choices; without ``ale``
+        (MKDA, KDA) only those that apply to spheres: the Talairach conversion and placement."""
         base = self.name.split("+")[0]
         tool = {"nimare": "NiMARE's", "pyale": "pyALE's", "gingerale": "GingerALE's"}[base]
         changed = " with choices changed from them" if "+custom" in self.name else ""
@@ -191,12 +192,16 @@ class Convention:
             if self.cluster_centre is ClusterCentre.MEDIAN
             else ""
         )
-        return (
+        head = (
             f"The analysis followed {tool} conventions{changed} (neuroreview convention "
             f"'{self.name}'): Talairach foci were converted to MNI with {transform}{rounded}; "
-            f"kernels were centred {placement}; ALE Gaussians were {kernel}; the analytic null "
-            f"histogram had {histogram}; null clusters and maxima were taken {null}; {cutoff}"
-            f"{centre}."
+            f"kernels were centred {placement}"
+        )
+        if not ale:
+            return head + "."
+        return (
+            f"{head}; ALE Gaussians were {kernel}; the analytic null histogram had {histogram}; "
+            f"null clusters and maxima were taken {null}; {cutoff}{centre}."
         )
 
     def record(self) -> dict[str, object]:

@@ -265,7 +265,7 @@ def analysis_record(
         "methods": " ".join(
             (
                 *outcome.result.descriptions,
-                settings.resolved_convention().describe(),
+                settings.resolved_convention().describe(ale=settings.method == "ale"),
                 *_sensitivity_methods(outcome),
             )
         ),
