@@ -24,7 +24,7 @@ from report_data import RUN_STEPS
 
 runner = CliRunner()
 SLEUTH = Path(__file__).parent / "data" / "cli" / "two_studies.txt"
-FAST = ("--iterations", "50", "--jobs", "1")
+FAST = ("--iterations", "50", "--jobs", "1", "--no-sensitivity")  # tested in test_conventions
 CBMA_FILES = ("analysis.json", "clusters.tsv", "clusters.nii.gz", "stat.nii.gz", "z.nii.gz")
 REGION_FILES = ("votes.tsv", "convergence.tsv", "exclusions.tsv")
 

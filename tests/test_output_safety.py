@@ -25,7 +25,7 @@ from neuroreview.io.staging import check_writable, remove_stale, staged_folder
 
 runner = CliRunner()
 SLEUTH = Path(__file__).parent / "data" / "cli" / "two_studies.txt"
-FAST = ("--iterations", "20")
+FAST = ("--iterations", "20", "--no-sensitivity")  # output safety, not the sensitivity check
 
 
 def invoke(*args):

@@ -178,7 +178,7 @@ def analyze(
     sensitivity: Annotated[
         bool,
         typer.Option(
-            "--sensitivity",
+            "--sensitivity/--no-sensitivity",
             help="ALE with FWE: rerun under every tool's conventions and under --jitters "
             "jittered foci; clusters.tsv says how often each cluster survived.",
         ),
