@@ -207,13 +207,16 @@ def clusters_above_percentile(
     """
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha must lie between 0 and 1, got {alpha}")
-    cut = float(np.percentile(np.asarray(null_sizes, dtype=np.float64), 100 * (1 - alpha)))
-    above = suprathreshold_voxels(result, voxel_thresh)
-    labels, n = ndimage.label(above, structure=_FACES)
-    sizes = np.bincount(labels.ravel(), minlength=n + 1)
-    keep = sizes > cut
-    keep[0] = False
-    included = keep[labels]
+    from neuroreview.cbma.sensitivity import surviving_by_size
+
+    included = surviving_by_size(
+        result.volume("stat"),
+        result.estimator.p_to_summarystat(voxel_thresh),
+        result.space.mask,
+        np.asarray(null_sizes, dtype=np.float64),
+        alpha,
+        percentile=True,
+    )
     table, ijk = _result_table(
         result,
         included,

@@ -324,12 +324,10 @@ def sphere_ma(
     radius_mm: float = 10.0,
     *,
     summed: bool = False,
-    placement: Placement = Placement.ROUND,
 ) -> sparse.csr_matrix:
     """(M)KDA MA: 1 within ``radius_mm`` of a focus; overlaps within an experiment are
-    combined by maximum (MKDA: the experiment is active or not) or summed (KDA). Spheres sit
-    on voxels, so placement ``exact`` means the nearest voxel here."""
-    ijk = focus_voxels(coordinates, space, placement)
+    combined by maximum (MKDA: the experiment is active or not) or summed (KDA)."""
+    ijk = focus_voxels(coordinates, space)
     offsets = sphere_offsets(radius_mm, space.grid.voxel_size)
     ones = np.ones((1, offsets.shape[0]), dtype=np.float32)
     canvas = _Canvas(space, summed=summed)

@@ -191,24 +191,30 @@ class _Engine:
             *separable,
         )
         self._label = np.full(int(padded.prod()), -1, dtype=np.int64)
-        self._counts = _count_layout(problem, halves, padded, runs, inmask)
+        self._counts = _count_layout(problem, halves, padded, runs)
         if self._counts is not None:
             # A voxel counts at most every experiment (MKDA) or every focus (KDA).
             most = problem.n_experiments if self.combine == _mc_kernels.MKDA else problem.n_foci
             dtype = np.int16 if most <= COUNT_DTYPE_LIMIT else np.int32
             self._diff = np.zeros(int(padded.prod()), dtype=dtype)
+            self._byte_mask = (inmask.ravel() > 0).astype(np.uint8)
 
     def run(self, draws: NDArray[np.intp]) -> tuple[NDArray[np.float64], ...]:
         """(max statistic, largest cluster size, largest cluster mass) per row of ``draws``."""
         n = draws.shape[0]
         out = np.zeros((3, n))
         if self._counts is not None:
+            padded_shape, _, row_mask_lo, row_mask_hi = self._arrays[9:13]
             _mc_counts.run_count_iterations(
                 self.combine == _mc_kernels.MKDA,
                 np.ascontiguousarray(draws, dtype=np.int64),
                 *self._arrays[:3],
                 self._arrays[5],
                 *self._counts,
+                padded_shape,
+                self._byte_mask,
+                row_mask_lo,
+                row_mask_hi,
                 self.threshold if self.clusters else 0.0,
                 self.clusters,
                 self._diff,
@@ -237,14 +243,13 @@ def _count_layout(
     halves: NDArray[np.int64],
     padded: NDArray[np.int64],
     runs: NDArray[np.int64],
-    inmask: NDArray[np.float64],
-) -> tuple[NDArray, ...] | None:
+) -> tuple[NDArray[np.int64], NDArray[np.int64]] | None:
     """The counting engine's arrays (:mod:`~neuroreview.cbma._mc_counts`), or None when the
     statistic is not a count: ALE, weighted MKDA, a kernel value other than 1, a sphere row
     with a gap.
 
     Returns (row starts per kernel, rows: (di, dj, first k, length, flat offset of (di, dj))
-    relative to the centre, padded shape, byte mask, first and last mask voxel per row).
+    relative to the centre).
     """
     combine = Combine(problem.combine)
     if combine is Combine.ALE:
@@ -267,15 +272,9 @@ def _count_layout(
             di, dj = di - int(half[0]), dj - int(half[1])
             table.append((di, dj, k0, length, di * strides[0] + dj * strides[1]))
         starts.append(len(table))
-    rows = inmask.reshape(-1, padded[2]) > 0
-    has = rows.any(axis=1)
     return (
         np.asarray(starts, dtype=np.int64),
         np.ascontiguousarray(np.asarray(table, dtype=np.int64).reshape(-1, 5).T),
-        padded,
-        (inmask.ravel() > 0).astype(np.uint8),
-        np.where(has, rows.argmax(axis=1), 0).astype(np.int64),
-        np.where(has, padded[2] - rows[:, ::-1].argmax(axis=1), 0).astype(np.int64),
     )
 
 

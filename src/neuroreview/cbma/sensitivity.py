@@ -4,7 +4,7 @@ and when every focus moves within its reporting precision?
 Clusters at the cluster-level FWE cutoff can hinge on single foci: moving one focus by 2 mm
 (which is all that separates NiMARE's and pyALE's placement of an odd coordinate) can split or
 join a cluster. The pipeline reruns the analysis under each convention (a full fit and Monte
-Carlo, since kernels and therefore the null change); the jitter reruns need only a fit, because
+Carlo, since kernels and therefore the null change); the jitter reruns need only the ALE of the moved foci, because
 the null of the largest cluster's size does not depend on where the observed foci are: each is
 thresholded at the main analysis's cluster-forming value and judged against its Monte Carlo
 null. A cluster survives a rerun when a surviving cluster of the rerun covers its peak voxel.
