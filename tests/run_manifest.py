@@ -23,6 +23,8 @@ VOLATILE_KEYS = frozenset({"timings_s", "seconds", "versions", "report_sha256"})
 VOLATILE_FILES = (".json", ".html", ".db")
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d+)?")
 _VERSIONS_LIST = re.compile(r'(<section id="provenance">.*?<dl class="settings">).*?(</dl>)', re.S)
+#: The methods text names the versions the analyses ran with, as a fresh install resolves them.
+_VERSIONS_SENTENCE = re.compile(r"(Analyses were run with neuroreview \S+ \()[^)]*(\))")
 
 
 def _drop_volatile(value: Any) -> Any:
@@ -53,7 +55,7 @@ def normalised(path: Path, replacements: dict[str, str]) -> bytes:
     elif path.suffix in (".html", ".tsv", ".txt", ".svg", ".csv", ".md", ".toml"):
         text = path.read_text(encoding="utf-8")
         if path.suffix == ".html":
-            text = _VERSIONS_LIST.sub(r"\1\2", text)
+            text = _VERSIONS_SENTENCE.sub(r"\1\2", _VERSIONS_LIST.sub(r"\1\2", text))
     else:
         return path.read_bytes()
     for old, new in replacements.items():

@@ -170,9 +170,46 @@ def test_stopping_the_server_cancels_its_runs_and_records_it(tmp_path):
     # Leaving the block stops the app: the run is cancelled, and its record says so.
     folder = tmp_path / "runs" / "ketamine"
     record = json.loads((folder / f"{run['id']}.json").read_text())
-    assert (record["status"], record["files"]) == ("cancelled", [])
+    assert (record["status"], record["files"]) == ("cancelled", []), record
     assert sorted(p.name for p in folder.iterdir()) == [f"{run['id']}.json"]
     server.close()
+
+
+def test_a_run_that_does_not_stop_is_killed_its_folder_removed_and_its_record_saved(
+    tmp_path, monkeypatch
+):
+    """A child that cannot answer SIGINT (stopped here with SIGSTOP, as a stuck one would be) is
+    killed after the grace, with everything in its process group; its staging folder, which a
+    kill leaves behind, is removed by the server; and the record says it was cancelled."""
+    import os
+    import signal
+
+    from neuroreview.pipeline import jobs
+
+    monkeypatch.setattr(jobs, "CANCEL_GRACE_SECONDS", 0.5)
+    store_path = tmp_path / "ketamine.db"
+    with Repository(store_path) as repository:
+        repository.add_studies(
+            [s for s in builtin_studies() if all(a.space is not Space.UNKNOWN for a in s.analyses)]
+        )
+    board = jobs.JobBoard(tmp_path / "runs")
+    record = board.start("ketamine", str(store_path), jobs.JobSpec(kind="review"), "olga")
+    job = board.job("ketamine", record.id)
+    folder = tmp_path / "runs" / "ketamine"
+    deadline = time.monotonic() + 120
+    while not any(p.name.endswith(".partial") for p in folder.iterdir()):
+        assert job.snapshot().status == "running", job.snapshot().error
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert os.getpgid(job.process.pid) == job.process.pid  # a process group of its own
+    os.kill(job.process.pid, signal.SIGSTOP)
+    started = time.monotonic()
+    board.cancel_all(wait=10)
+    assert time.monotonic() - started < 5
+    assert job.process.returncode == -signal.SIGKILL
+    saved = json.loads((folder / f"{record.id}.json").read_text())
+    assert (saved["status"], saved["files"]) == ("cancelled", [])
+    assert sorted(p.name for p in folder.iterdir()) == [f"{record.id}.json"]
 
 
 def test_a_run_record_that_cannot_be_read_is_listed_not_dropped(tmp_path):

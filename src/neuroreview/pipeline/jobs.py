@@ -4,7 +4,10 @@ that reports its progress as JSON lines, and that can be cancelled.
 A child process rather than a thread because a review is minutes of numba and numpy work that
 would starve the server's requests of the GIL, and because cancelling must stop it at once:
 the child gets SIGINT, unwinds like a Ctrl-C in the CLI (its half-written output folder is
-removed by the same staging code), and is killed if it has not stopped within a grace period.
+removed by the same staging code), and is killed if it has not stopped within a grace period
+(its staging folder, which a kill leaves behind, is then removed by the parent). Each child
+leads a process group of its own, so that a kill reaches anything it started, and so that a
+Ctrl-C at the server's terminal reaches the server, which cancels its runs itself.
 Each run's request and outcome are kept as ``<id>.json`` beside its output folder, so the list
 of runs survives a restart of the server.
 """
@@ -33,6 +36,8 @@ from neuroreview.pipeline.progress import Advance
 
 #: Seconds a cancelled run has to stop after SIGINT before it is killed.
 CANCEL_GRACE_SECONDS = 15.0
+#: Seconds, after the kill, for a killed run's record to be saved.
+RECORD_GRACE_SECONDS = 5.0
 #: Progress of a counted task is reported at most this often (seconds).
 PROGRESS_INTERVAL = 0.2
 
@@ -213,6 +218,7 @@ class Job:
             stdin=subprocess.DEVNULL,
             text=True,
             env=env,
+            start_new_session=True,
         )
         threading.Thread(target=self._read_errors, daemon=True).start()
         self._reader = threading.Thread(target=self._read_progress, daemon=True)
@@ -239,7 +245,8 @@ class Job:
             try:
                 self.process.wait(CANCEL_GRACE_SECONDS)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
 
         threading.Thread(target=reap, daemon=True).start()
 
@@ -287,7 +294,13 @@ class Job:
             error = f"the run stopped unexpectedly (exit {code})" + (
                 f": {tail[-1]}" if tail else ""
             )
-        files = run_files(self.out) if status == "done" else []
+        if status == "done":
+            files = run_files(self.out)
+        else:
+            from neuroreview.io.staging import remove_stale
+
+            remove_stale(self.out)  # what a killed child could not remove itself
+            files = []
         self._update(status=status, error=error, finished=_now(), files=files)
         self._save()
 
@@ -403,9 +416,10 @@ class JobBoard:
         path = self.file(slug, job_id, relative)
         return map_preview_png(path, path.parent / CLUSTER_IMAGE)
 
-    def cancel_all(self, wait: float = CANCEL_GRACE_SECONDS) -> None:
+    def cancel_all(self, wait: float = CANCEL_GRACE_SECONDS + RECORD_GRACE_SECONDS) -> None:
         """Cancel every running run (the server is stopping) and wait up to ``wait`` seconds
-        for them to stop, so that each one's record says it was cancelled."""
+        for them to stop, so that each one's record says it was cancelled. The default outlasts
+        the grace before a kill, so that even a killed run's record says so."""
         jobs = [job for job in self._jobs.values() if job.snapshot().status == "running"]
         for job in jobs:
             job.cancel()
