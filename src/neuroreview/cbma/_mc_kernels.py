@@ -246,14 +246,12 @@ PRODUCT, WEIGHTED_SUM, SUM, MAXIMUM = 0, 1, 2, 3
 def _span(spans, prune, gi, gj, k0, n):
     """The part [lo, hi) of a kernel run at depths [k0, k0 + n) of grid row (gi, gj) to stamp.
 
-    All of it, unless pruning: then only the depths of the row's block of ``CELL`` x ``CELL``
-    rows whose cells may hold the maximum or a suprathreshold voxel.
+    All of it, unless pruning: then only the row's depths that may hold the maximum or a
+    suprathreshold voxel (``spans``, one [lo, hi) per row).
     """
     if not prune:
         return k0, k0 + n
-    bi = gi // CELL
-    bj = gj // CELL
-    return max(k0, spans[0, bi, bj]), min(k0 + n, spans[1, bi, bj])
+    return max(k0, spans[0, gi, gj]), min(k0 + n, spans[1, gi, gj])
 
 
 @njit(cache=True, nogil=True)
@@ -405,6 +403,92 @@ def _apply_focus(
 
 
 @njit(cache=True, nogil=True)
+def _active_rows(spans, i0, i1, j0, j1, active):
+    """List the column's rows whose block has depths to compute, as (gi, gj, lo, hi) in
+    ``active``; returns how many. Pruning passes ~1% of a deep dataset's mask, so a column
+    has a few dozen such rows among its 256: walking them, rather than every row of every
+    kernel that reaches the column, is what keeps the exact pass cheap."""
+    n = 0
+    for gi in range(i0, i1):
+        for gj in range(j0, j1):
+            lo = spans[0, gi, gj]
+            hi = spans[1, gi, gj]
+            if lo < hi:
+                active[0, n] = gi
+                active[1, n] = gj
+                active[2, n] = lo
+                active[3, n] = hi
+                n += 1
+    return n
+
+
+@njit(cache=True, nogil=True)
+def _reaches_active(fi, fj, fk, half, active, n_active):
+    """Whether the focus's box meets the depths of any listed row."""
+    for r in range(n_active):
+        if (
+            abs(active[0, r] - fi) <= half[0]
+            and abs(active[1, r] - fj) <= half[1]
+            and active[2, r] <= fk + half[2]
+            and active[3, r] > fk - half[2]
+        ):
+            return True
+    return False
+
+
+@njit(cache=True, nogil=True)
+def _active_kernel_rows(
+    fi,
+    fj,
+    fk,
+    runs,
+    half,
+    active,
+    n_active,
+    i0,
+    j0,
+    depth,
+    partner_ij,
+    n_partners,
+    direct,
+    shared,
+    n_shared,
+):
+    """:func:`_collect_rows` over the listed rows only: the focus's kernel rows there, clipped
+    to their depths, split into ``direct`` and ``shared`` (from ``n_shared`` on). These are
+    the rows and stretches the walk over every kernel row keeps, so the values written are
+    the same, bit for bit. Returns the new counts."""
+    width_j = 2 * half[1] + 1
+    n_direct = 0
+    for r in range(n_active):
+        gi = active[0, r]
+        gj = active[1, r]
+        if abs(gi - fi) > half[0] or abs(gj - fj) > half[1]:
+            continue
+        cell = (gi - fi + half[0]) * width_j + gj - fj + half[1]
+        k0 = fk + runs[0, cell]
+        lo = max(k0, active[2, r])
+        hi = min(k0 + runs[1, cell], active[3, r])
+        if lo >= hi:
+            continue
+        covered = False
+        for p in range(n_partners):
+            if abs(gi - partner_ij[p, 0]) <= half[0] and abs(gj - partner_ij[p, 1]) <= half[1]:
+                covered = True
+                break
+        target = shared if covered else direct
+        at = n_shared if covered else n_direct
+        target[0, at] = ((gi - i0) * TILE + gj - j0) * depth + lo
+        target[1, at] = runs[2, cell] + lo - k0
+        target[2, at] = hi - lo
+        if covered:
+            n_shared += 1
+        else:
+            n_direct += 1
+    return n_direct, n_shared
+
+
+@njit(cache=True, nogil=True)
 def _drain_rows(combine, target, scratch, rows, n_rows, weight):
     """Apply a unit's per-voxel maximum from ``scratch`` over the listed rows, clearing it."""
     starts = rows[0]
@@ -487,18 +571,9 @@ def _scan_column(
 
 
 @njit(cache=True, nogil=True)
-def _any_span(spans, i0, i1, j0, j1, k0=0, k1=1 << 62):
-    """Whether any block of rows of [i0, i1) x [j0, j1) has depths in [k0, k1) to compute."""
-    for bi in range(i0 // CELL, (i1 - 1) // CELL + 1):
-        for bj in range(j0 // CELL, (j1 - 1) // CELL + 1):
-            if max(spans[0, bi, bj], k0) < min(spans[1, bi, bj], k1):
-                return True
-    return False
-
-
-@njit(cache=True, nogil=True)
 def _bound_spans(ijk, half_of, kern_of, box_max, cut, bound, spans):
-    """Mark, per block of CELL x CELL rows, the depths whose cells may reach ``cut`` (ALE).
+    """Mark, per row, the depths whose cells may reach ``cut`` (ALE): a row takes the span
+    of its CELL x CELL block of rows.
 
     A cell's ALE is at most 1 - prod over foci of (1 - the focus's largest kernel value over
     the cell) (``box_max``); the product over foci rather than over experiments' maxima only
@@ -528,8 +603,10 @@ def _bound_spans(ijk, half_of, kern_of, box_max, cut, bound, spans):
                     lo = min(lo, ck * CELL)
                     hi = ck * CELL + CELL
                     n_candidates += 1
-            spans[0, ci, cj] = lo
-            spans[1, ci, cj] = hi
+            for gi in range(ci * CELL, min(ci * CELL + CELL, spans.shape[1])):
+                for gj in range(cj * CELL, min(cj * CELL + CELL, spans.shape[2])):
+                    spans[0, gi, gj] = lo
+                    spans[1, gi, gj] = hi
     return n_candidates
 
 
@@ -562,46 +639,45 @@ def _stamp_planes(ijk, kern_of, sep_b, sep_c, planes, n_pj, depth, reset):
 def _separable_spans(
     planes, sep_a, s_cut, inmask, row_mask_lo, row_mask_hi, n_pi, n_pj, depth, spans, row
 ):
-    """Finish the envelope sum S along i and mark, per block of CELL x CELL rows, the depths
-    where S >= ``s_cut``; returns (largest S over mask voxels, its padded-grid index).
+    """Finish the envelope sum S along i and mark, per row, the depths where S >= ``s_cut``;
+    returns (largest S over mask voxels, its padded-grid index).
 
-    Only mask stretches of rows are computed; a block with none gets an empty span.
+    Only mask stretches of rows are computed; a row with none gets an empty span. Spans per
+    row rather than per block of rows: on NeuroStore the exact pass then computes 1,800
+    voxels an iteration instead of 3,900 (1,270 reach the cut).
     """
     ha = sep_a.shape[0] // 2
     best = -1.0
     best_index = -1
     plane = n_pj * depth
-    for bi in range(spans.shape[1]):
-        for bj in range(spans.shape[2]):
+    for gi in range(n_pi):
+        for gj in range(n_pj):
             lo = depth
             hi = 0
-            for gi in range(bi * CELL, min(bi * CELL + CELL, n_pi)):
-                for gj in range(bj * CELL, min(bj * CELL + CELL, n_pj)):
-                    r = gi * n_pj + gj
-                    m_lo = row_mask_lo[r]
-                    m_hi = row_mask_hi[r]
-                    if m_lo >= m_hi:
-                        continue
-                    n = np.uint64(m_hi - m_lo)
+            r = gi * n_pj + gj
+            m_lo = row_mask_lo[r]
+            m_hi = row_mask_hi[r]
+            if m_lo < m_hi:
+                n = np.uint64(m_hi - m_lo)
+                for t in range(n):
+                    row[t] = 0.0
+                for d in range(sep_a.shape[0]):
+                    w = sep_a[d]
+                    src = np.uint64((gi + d - ha) * plane + gj * depth + m_lo)
                     for t in range(n):
-                        row[t] = 0.0
-                    for d in range(sep_a.shape[0]):
-                        w = sep_a[d]
-                        src = np.uint64((gi + d - ha) * plane + gj * depth + m_lo)
-                        for t in range(n):
-                            row[t] += w * planes[src + t]
-                    g = np.uint64(r * depth + m_lo)
-                    for t in range(n):
-                        v = row[t]
-                        if v >= s_cut:
-                            k = m_lo + np.int64(t)
-                            lo = min(lo, k)
-                            hi = max(hi, k + 1)
-                        if v > best and inmask[g + t] > 0.0:
-                            best = v
-                            best_index = np.int64(g + t)
-            spans[0, bi, bj] = lo
-            spans[1, bi, bj] = hi
+                        row[t] += w * planes[src + t]
+                g = np.uint64(r * depth + m_lo)
+                for t in range(n):
+                    v = row[t]
+                    if v >= s_cut:
+                        k = m_lo + np.int64(t)
+                        lo = min(lo, k)
+                        hi = max(hi, k + 1)
+                    if v > best and inmask[g + t] > 0.0:
+                        best = v
+                        best_index = np.int64(g + t)
+            spans[0, gi, gj] = lo
+            spans[1, gi, gj] = hi
     return best, best_index
 
 
@@ -702,15 +778,17 @@ def run_iterations(
     for e in range(exp_starts.shape[0] - 1):
         largest_experiment = max(largest_experiment, exp_starts[e + 1] - exp_starts[e])
     direct_rows = np.empty((3, TILE * TILE), dtype=np.int64)
+    active = np.empty((4, TILE * TILE), dtype=np.int64)
     shared_rows = np.empty((3, TILE * TILE * largest_experiment), dtype=np.int64)
     partner_ij = np.empty((largest_experiment, 2), dtype=np.int64)
+    live = np.empty(largest_experiment, dtype=np.int64)
     direct = PRODUCT if combine == ALE else (WEIGHTED_SUM if combine == MKDA else SUM)
     kern_of = np.empty(n_foci, dtype=np.int64)
     for e in range(exp_starts.shape[0] - 1):
         kern_of[exp_starts[e] : exp_starts[e + 1]] = exp_kernel[e]
     n_blocks = (n_pi + CELL - 1) // CELL, (n_pj + CELL - 1) // CELL
     bound = np.empty((n_blocks[0], n_blocks[1], (depth + CELL - 1) // CELL))
-    spans = np.zeros((2, n_blocks[0], n_blocks[1]), dtype=np.int64)
+    spans = np.zeros((2, n_pi, n_pj), dtype=np.int64)
     # Rounding in the bound is far below this slack.
     cut = (min(threshold, peak) if clusters else peak) * (1.0 - 1e-9)
     separable = prune and sep_a.shape[0] > 0
@@ -772,7 +850,8 @@ def run_iterations(
                 i1 = min(i0 + TILE, n_pi)
                 j0 = cj * TILE
                 j1 = min(j0 + TILE, n_pj)
-                if prune and not _any_span(spans, i0, i1, j0, j1):
+                n_active = _active_rows(spans, i0, i1, j0, j1, active) if prune else 0
+                if prune and n_active == 0:
                     continue
                 # The depths the column's kernels reach: only they need reading and resetting.
                 k0 = depth
@@ -792,22 +871,24 @@ def run_iterations(
                     kern = exp_kernel[e]
                     half = kernel_half[kern]
                     reach = kernel_reach[kern]
-                    n_shared = 0
+                    # The members with anything here to compute. One that is pruned writes
+                    # no voxel, so it cannot share one: it is nobody's partner (in a deep
+                    # dataset most members are pruned, and most live ones then go direct).
+                    n_live = 0
                     for x in range(x0, x1):
                         f = col_foci[x]
-                        if prune and not _any_span(
-                            spans,
-                            max(ijk[f, 0] - half[0], i0),
-                            min(ijk[f, 0] + half[0] + 1, i1),
-                            max(ijk[f, 1] - half[1], j0),
-                            min(ijk[f, 1] + half[1] + 1, j1),
-                            ijk[f, 2] - half[2],
-                            ijk[f, 2] + half[2] + 1,
+                        if prune and not _reaches_active(
+                            ijk[f, 0], ijk[f, 1], ijk[f, 2], half, active, n_active
                         ):
-                            continue  # nothing of this focus's here needs an exact value
+                            continue
+                        live[n_live] = f
+                        n_live += 1
+                    n_shared = 0
+                    for x in range(n_live):
+                        f = live[x]
                         n_partners = 0
-                        for y in range(x0, x1):
-                            g = col_foci[y]
+                        for y in range(n_live):
+                            g = live[y]
                             if (
                                 g != f
                                 and abs(ijk[f, 0] - ijk[g, 0]) <= reach[0]
@@ -817,7 +898,26 @@ def run_iterations(
                                 partner_ij[n_partners, 0] = ijk[g, 0]
                                 partner_ij[n_partners, 1] = ijk[g, 1]
                                 n_partners += 1
-                        if n_partners == 0:
+                        if prune:
+                            first_shared = n_shared
+                            n_direct, n_shared = _active_kernel_rows(
+                                ijk[f, 0],
+                                ijk[f, 1],
+                                ijk[f, 2],
+                                runs[kern],
+                                half,
+                                active,
+                                n_active,
+                                i0,
+                                j0,
+                                depth,
+                                partner_ij,
+                                n_partners,
+                                direct_rows,
+                                shared_rows,
+                                n_shared,
+                            )
+                        elif n_partners == 0:
                             _apply_focus(
                                 direct,
                                 acc,
@@ -838,26 +938,27 @@ def run_iterations(
                                 weights[e],
                             )
                             continue
-                        first_shared = n_shared
-                        n_direct, n_shared = _collect_rows(
-                            ijk[f, 0],
-                            ijk[f, 1],
-                            ijk[f, 2],
-                            runs[kern],
-                            half,
-                            i0,
-                            i1,
-                            j0,
-                            j1,
-                            depth,
-                            spans,
-                            prune,
-                            partner_ij,
-                            n_partners,
-                            direct_rows,
-                            shared_rows,
-                            n_shared,
-                        )
+                        else:
+                            first_shared = n_shared
+                            n_direct, n_shared = _collect_rows(
+                                ijk[f, 0],
+                                ijk[f, 1],
+                                ijk[f, 2],
+                                runs[kern],
+                                half,
+                                i0,
+                                i1,
+                                j0,
+                                j1,
+                                depth,
+                                spans,
+                                prune,
+                                partner_ij,
+                                n_partners,
+                                direct_rows,
+                                shared_rows,
+                                n_shared,
+                            )
                         _apply_rows(
                             direct, acc, values, one_minus, direct_rows, 0, n_direct, weights[e]
                         )
