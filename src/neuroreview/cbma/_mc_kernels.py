@@ -270,15 +270,14 @@ def _collect_rows(
     j0,
     j1,
     depth,
-    spans,
-    prune,
     partner_ij,
     n_partners,
     direct,
     shared,
     n_shared,
 ):
-    """List one focus's kernel rows inside the column [i0, i1) x [j0, j1).
+    """List one focus's kernel rows inside the column [i0, i1) x [j0, j1) (unpruned: a pruned
+    pass lists only the rows with depths to compute, :func:`_active_kernel_rows`).
 
     ``runs`` holds the kernel's (k0, length, first value) per (di, dj) row, row-major, as three
     rows. Each row is clipped to the stretch of its grid row inside the mask's extent (nothing
@@ -299,25 +298,43 @@ def _collect_rows(
         cell = (gi - fi + half[0]) * width_j - fj + half[1]
         local = (gi - i0) * TILE - j0
         for gj in range(gj0, gj1):
-            k0 = fk + runs[0, cell + gj]
-            lo, hi = _span(spans, prune, gi, gj, k0, runs[1, cell + gj])
+            lo = fk + runs[0, cell + gj]
+            hi = lo + runs[1, cell + gj]
             if lo >= hi:
                 continue
-            covered = False
-            for p in range(n_partners):
-                if abs(gi - partner_ij[p, 0]) <= half[0] and abs(gj - partner_ij[p, 1]) <= half[1]:
-                    covered = True
-                    break
-            target = shared if covered else direct
-            r = n_shared if covered else n_direct
-            target[0, r] = (local + gj) * depth + lo
-            target[1, r] = runs[2, cell + gj] + lo - k0
-            target[2, r] = hi - lo
-            if covered:
-                n_shared += 1
-            else:
-                n_direct += 1
+            n_direct, n_shared = _list_row(
+                gi,
+                gj,
+                half,
+                partner_ij,
+                n_partners,
+                (local + gj) * depth + lo,
+                runs[2, cell + gj],
+                hi - lo,
+                direct,
+                shared,
+                n_direct,
+                n_shared,
+            )
     return n_direct, n_shared
+
+
+@njit(cache=True, nogil=True)
+def _list_row(
+    gi, gj, half, partner_ij, n_partners, start, first, length, direct, shared, n_direct, n_shared
+):
+    """Add one kernel row (start in the column buffer, first value, length) to ``shared`` if a
+    partner's box covers grid row (gi, gj), else to ``direct``; returns the new counts."""
+    for p in range(n_partners):
+        if abs(gi - partner_ij[p, 0]) <= half[0] and abs(gj - partner_ij[p, 1]) <= half[1]:
+            shared[0, n_shared] = start
+            shared[1, n_shared] = first
+            shared[2, n_shared] = length
+            return n_direct, n_shared + 1
+    direct[0, n_direct] = start
+    direct[1, n_direct] = first
+    direct[2, n_direct] = length
+    return n_direct + 1, n_shared
 
 
 # The combining loops index with unsigned integers: numba checks signed indices for
@@ -372,11 +389,9 @@ def _apply_focus(
     j0,
     j1,
     depth,
-    spans,
-    prune,
     weight,
 ):
-    """Combine one focus's kernel rows inside the column straight into ``target``.
+    """Combine one focus's kernel rows inside the column straight into ``target`` (unpruned).
 
     For a focus no other focus of its unit can reach here: listing its rows first (as
     :func:`_collect_rows` must, to split them) would cost a third more.
@@ -388,13 +403,12 @@ def _apply_focus(
         cell = (gi - fi + half[0]) * width_j - fj + half[1]
         local = (gi - i0) * TILE - j0
         for gj in range(gj0, gj1):
-            k0 = fk + runs[0, cell + gj]
-            lo, hi = _span(spans, prune, gi, gj, k0, runs[1, cell + gj])
-            if lo >= hi:
+            lo = fk + runs[0, cell + gj]
+            n = np.uint64(runs[1, cell + gj])
+            if n == 0:
                 continue
-            n = np.uint64(hi - lo)
             a = np.uint64((local + gj) * depth + lo)
-            s = np.uint64(runs[2, cell + gj] + lo - k0)
+            s = np.uint64(runs[2, cell + gj])
             if op == PRODUCT:
                 for t in range(n):
                     target[a + t] *= one_minus[s + t]
@@ -475,20 +489,20 @@ def _active_kernel_rows(
         hi = min(k0 + runs[1, cell], active[3, r])
         if lo >= hi:
             continue
-        covered = False
-        for p in range(n_partners):
-            if abs(gi - partner_ij[p, 0]) <= half[0] and abs(gj - partner_ij[p, 1]) <= half[1]:
-                covered = True
-                break
-        target = shared if covered else direct
-        at = n_shared if covered else n_direct
-        target[0, at] = ((gi - i0) * TILE + gj - j0) * depth + lo
-        target[1, at] = runs[2, cell] + lo - k0
-        target[2, at] = hi - lo
-        if covered:
-            n_shared += 1
-        else:
-            n_direct += 1
+        n_direct, n_shared = _list_row(
+            gi,
+            gj,
+            half,
+            partner_ij,
+            n_partners,
+            ((gi - i0) * TILE + gj - j0) * depth + lo,
+            runs[2, cell] + lo - k0,
+            hi - lo,
+            direct,
+            shared,
+            n_direct,
+            n_shared,
+        )
     return n_direct, n_shared
 
 
@@ -937,8 +951,6 @@ def run_iterations(
                                 j0,
                                 j1,
                                 depth,
-                                spans,
-                                prune,
                                 weights[e],
                             )
                             continue
@@ -955,8 +967,6 @@ def run_iterations(
                                 j0,
                                 j1,
                                 depth,
-                                spans,
-                                prune,
                                 partner_ij,
                                 n_partners,
                                 direct_rows,
