@@ -248,7 +248,7 @@ PRODUCT, WEIGHTED_SUM, SUM, MAXIMUM = 0, 1, 2, 3
 
 @njit(cache=True, nogil=True)
 def _span(spans, prune, gi, gj, k0, n):
-    """The part [lo, hi) of a kernel run at depths [k0, k0 + n) of grid row (gi, gj) to stamp.
+    """The part [lo, hi) of depths [k0, k0 + n) of grid row (gi, gj) that the scan reads.
 
     All of it, unless pruning: then only the row's depths that may hold the maximum or a
     suprathreshold voxel (``spans``, one [lo, hi) per row).
@@ -422,7 +422,7 @@ def _apply_focus(
 
 @njit(cache=True, nogil=True)
 def _active_rows(spans, i0, i1, j0, j1, active):
-    """List the column's rows whose block has depths to compute, as (gi, gj, lo, hi) in
+    """List the column's rows that have depths to compute, as (gi, gj, lo, hi) in
     ``active``; returns how many. Pruning passes ~1% of a deep dataset's mask, so a column
     has a few dozen such rows among its 256: walking them, rather than every row of every
     kernel that reaches the column, is what keeps the exact pass cheap."""

@@ -34,7 +34,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import ndimage, special
 
-from neuroreview.cbma.stats import p_to_z
+from neuroreview.cbma.stats import null_to_p, p_to_z
 from neuroreview.space import MNI152_2MM, Grid
 
 if TYPE_CHECKING:
@@ -186,6 +186,30 @@ def clusters_at_voxel_threshold(
     return table
 
 
+def surviving_by_size(
+    stat: NDArray[np.float64],
+    threshold: float,
+    mask: NDArray[np.bool_],
+    null_sizes: NDArray[np.float64],
+    alpha: float,
+    percentile: bool = False,
+) -> NDArray[np.bool_]:
+    """Voxels of the face-connected clusters above ``threshold`` whose size FWE p (against the
+    Monte Carlo null of the largest cluster's size) is below ``alpha``; with ``percentile``,
+    whose size is above the null's ``1 - alpha`` percentile (pyALE's rule)."""
+    above = (stat > threshold) & (stat > 0) & mask
+    labels, n = ndimage.label(above, structure=_FACES)
+    if n == 0:
+        return np.zeros(stat.shape, dtype=bool)
+    sizes = np.bincount(labels.ravel(), minlength=n + 1)[1:].astype(np.float64)
+    if percentile:
+        passed = sizes > np.percentile(np.asarray(null_sizes, dtype=np.float64), 100 * (1 - alpha))
+    else:
+        passed = null_to_p(sizes, null_sizes) < alpha
+    kept = np.concatenate([[False], passed])
+    return kept[labels]
+
+
 def clusters_above_percentile(
     result: CBMAResult,
     null_sizes: ArrayLike,
@@ -207,8 +231,6 @@ def clusters_above_percentile(
     """
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha must lie between 0 and 1, got {alpha}")
-    from neuroreview.cbma.sensitivity import surviving_by_size
-
     included = surviving_by_size(
         result.volume("stat"),
         result.estimator.p_to_summarystat(voxel_thresh),

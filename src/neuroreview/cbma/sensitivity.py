@@ -4,22 +4,21 @@ and when every focus moves within its reporting precision?
 Clusters at the cluster-level FWE cutoff can hinge on single foci: moving one focus by 2 mm
 (which is all that separates NiMARE's and pyALE's placement of an odd coordinate) can split or
 join a cluster. The pipeline reruns the analysis under each convention (a full fit and Monte
-Carlo, since kernels and therefore the null change); the jitter reruns need only the ALE of the moved foci, because
-the null of the largest cluster's size does not depend on where the observed foci are: each is
-thresholded at the main analysis's cluster-forming value and judged against its Monte Carlo
-null. A cluster survives a rerun when a surviving cluster of the rerun covers its peak voxel.
+Carlo, since kernels and therefore the null change); the jitter reruns need only the ALE of
+the moved foci, because the null of the largest cluster's size does not depend on where the
+observed foci are: each is thresholded at the main analysis's cluster-forming value and judged
+against its Monte Carlo null. A cluster survives a rerun when a surviving cluster of the rerun covers its peak voxel.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import ndimage
 
+from neuroreview.cbma.clusters import surviving_by_size
 from neuroreview.cbma.inputs import CoordinateSet
-from neuroreview.cbma.stats import null_to_p
 
-_FACES = ndimage.generate_binary_structure(3, 1)
+__all__ = ["jittered", "surviving_by_size", "survives"]
 
 
 def jittered(coordinates: CoordinateSet, jitter_mm: float, seed: int, draw: int) -> CoordinateSet:
@@ -38,30 +37,6 @@ def jittered(coordinates: CoordinateSet, jitter_mm: float, seed: int, draw: int)
         coordinates.xyz + offsets,
         coordinates.experiment_index,
     )
-
-
-def surviving_by_size(
-    stat: NDArray[np.float64],
-    threshold: float,
-    mask: NDArray[np.bool_],
-    null_sizes: NDArray[np.float64],
-    alpha: float,
-    percentile: bool = False,
-) -> NDArray[np.bool_]:
-    """Voxels of the face-connected clusters above ``threshold`` whose size FWE p (against the
-    Monte Carlo null of the largest cluster's size) is below ``alpha``; with ``percentile``,
-    whose size is above the null's ``1 - alpha`` percentile (pyALE's rule)."""
-    above = (stat > threshold) & (stat > 0) & mask
-    labels, n = ndimage.label(above, structure=_FACES)
-    if n == 0:
-        return np.zeros(stat.shape, dtype=bool)
-    sizes = np.bincount(labels.ravel(), minlength=n + 1)[1:].astype(np.float64)
-    if percentile:
-        passed = sizes > np.percentile(np.asarray(null_sizes, dtype=np.float64), 100 * (1 - alpha))
-    else:
-        passed = null_to_p(sizes, null_sizes) < alpha
-    kept = np.concatenate([[False], passed])
-    return kept[labels]
 
 
 def survives(peaks_ijk: NDArray[np.intp], surviving: NDArray[np.bool_]) -> NDArray[np.bool_]:

@@ -79,8 +79,9 @@ def convention_sensitivity(
         "jitter_mm": settings.jitter_mm,
         "seed": _seed(settings),
         "rule": "a cluster survives a rerun when a surviving cluster of the rerun covers its "
-        "peak voxel; conventions rerun fit and Monte Carlo, jitters the ALE of the moved foci judged at the "
-        "analysis's cluster-forming value against its Monte Carlo null of cluster sizes",
+        "peak voxel; conventions rerun fit and Monte Carlo, jitters the ALE of the moved foci "
+        "judged at the analysis's cluster-forming value against its Monte Carlo null of "
+        "cluster sizes",
         "clusters": clusters,
         "seconds": round(time.perf_counter() - start, 3),
     }
@@ -167,7 +168,8 @@ def describe(record: dict[str, Any]) -> str:
         f"Convention sensitivity: every surviving cluster was tested by rerunning the analysis "
         f"under each tool's conventions ({tools}; fit and Monte Carlo) and under "
         f"{record['jitters']} seeded jitters of every focus (uniform within "
-        f"+-{record['jitter_mm']:g} mm per axis; the ALE of the moved foci judged against the analysis's Monte Carlo "
-        "null of cluster sizes); a cluster counted as surviving a rerun when a surviving "
-        "cluster covered its peak voxel (clusters.tsv: survives_conventions, survives_jitters)."
+        f"+-{record['jitter_mm']:g} mm per axis; the ALE of the moved foci judged against the "
+        "analysis's Monte Carlo null of cluster sizes); a cluster counted as surviving a rerun "
+        "when a surviving cluster covered its peak voxel (clusters.tsv: survives_conventions, "
+        "survives_jitters)."
     )
